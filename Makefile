@@ -1,0 +1,33 @@
+# The two commands a new user runs (see README.md):
+#   make demo   - create .venv from the pinned requirements, then run `keras-depth quickstart`
+#   make test   - create the same .venv, then run the whole test suite (Python + Kotlin depth-core)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-python bench clean
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "keras-depth needs Python 3.11 (set PYTHON=...)")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/keras-depth quickstart
+
+test-python: setup
+	$(PY) -m pytest -q
+
+test: test-python
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,67 @@
+"""``keras-depth``: the console command. Each subcommand lives in its own module, imported only when
+chosen, so ``keras-depth --help`` and usage errors answer without loading TensorFlow.
+
+Exit codes: 0 success, 2 bad usage or input (one line on stderr), 1 internal failure.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from keras_depth.errors import UsageError
+
+# name -> (module with add_arguments(parser) and run(args) -> int, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "quickstart": ("keras_depth.quickstart", "synthetic data -> train -> QAT -> TFLite -> float-vs-int8 table"),
+    "train": ("keras_depth.training.cli", "train a model from a config with model.fit"),
+    "qat": ("export.qat", "quantization-aware fine-tuning of a trained model"),
+    "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
+    "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; we print one line that names the flag."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _print_commands() -> None:
+    print("usage: keras-depth COMMAND [options]   (keras-depth COMMAND --help for its options)\n")
+    print("commands:")
+    for name, (_, helptext) in COMMANDS.items():
+        print(f"  {name:<12} {helptext}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv or argv[0] in ("-h", "--help"):
+            _print_commands()
+            return 0
+        if argv[0] == "--version":
+            from keras_depth import __version__
+
+            print(f"keras-depth {__version__}")
+            return 0
+        name = argv[0]
+        if name not in COMMANDS:
+            raise UsageError(f"keras-depth: unknown command {name!r} (expected one of: {', '.join(COMMANDS)})")
+        module = importlib.import_module(COMMANDS[name][0])
+        parser = OneLineParser(prog=f"keras-depth {name}", description=COMMANDS[name][1])
+        module.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        return int(module.run(args) or 0)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Experiment configs: YAML files resolved into typed dataclasses, with strict keys.
+
+A config file names every piece by its registry name (dataset type, model preset, loss). Unknown
+keys and wrong types are usage errors (exit code 2) that name the dotted key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from keras_depth.errors import UsageError
+
+
+@dataclasses.dataclass
+class DataConfig:
+    # Each entry: {type: <dataset registry name>, weight: <sampling weight>, ...reader options}.
+    train: list = dataclasses.field(
+        default_factory=lambda: [{"type": "synthetic", "split": "train", "count": 1200}]
+    )
+    val: list = dataclasses.field(default_factory=lambda: [{"type": "synthetic", "split": "val", "count": 48}])
+    image_size: list = dataclasses.field(default_factory=lambda: [128, 128])  # [height, width] fed to the model
+    batch_size: int = 16
+    shuffle_buffer: int = 512
+    # Augmentation of the training split; validation is never augmented.
+    random_crop: bool = True
+    crop_scale: list = dataclasses.field(default_factory=lambda: [0.75, 1.0])
+    flip: bool = True
+    color_jitter: float = 0.2
+    cache_dir: str = "runs/cache"
+    strict: bool = False  # True: the first bad sample fails with its path instead of being skipped
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    name: str = "unet_mobilenetv2"
+    params: dict = dataclasses.field(default_factory=dict)
+    weights: typing.Optional[str] = None  # None or "imagenet" (needs network; never a default)
+    spec: dict = dataclasses.field(
+        default_factory=lambda: {"kind": "depth", "semantics": "metric", "min_depth": 0.25, "max_depth": 10.0}
+    )
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    mode: str = "supervised-metric"
+    epochs: int = 10
+    steps_per_epoch: typing.Optional[int] = None
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.5
+    losses: list = dataclasses.field(default_factory=lambda: [{"name": "silog", "weight": 1.0}, {"name": "l1", "weight": 0.1}])
+    mixed_precision: bool = False
+    distribute: str = "auto"  # auto | none | mirrored | multiworker | tpu
+    tensorboard_images: int = 3
+    verbose: int = 1
+
+
+@dataclasses.dataclass
+class QATConfig:
+    epochs: int = 2
+    steps_per_epoch: typing.Optional[int] = None
+    learning_rate: float = 2e-4
+    float_layers: list = dataclasses.field(default_factory=list)  # layer names kept in float
+
+
+@dataclasses.dataclass
+class ExportConfig:
+    variants: list = dataclasses.field(default_factory=lambda: ["float32", "int8_ptq", "int8_qat"])
+    representative_samples: int = 64
+    io_dtype: str = "uint8"  # interface of the integer variants: uint8 | int8 | float32
+    parity_samples: int = 8
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    alignment: str = "none"  # none | median | lstsq_depth | lstsq_disparity
+    min_depth: typing.Optional[float] = None  # caps; None = the model spec's range
+    max_depth: typing.Optional[float] = None
+    crop: typing.Optional[list] = None  # [top, bottom, left, right] as fractions of the image
+    averaging: str = "per_image"  # per_image | pooled
+    figure_samples: int = 4
+
+
+@dataclasses.dataclass
+class Config:
+    name: str = "quickstart"
+    output_dir: str = "runs/quickstart"
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    qat: QATConfig = dataclasses.field(default_factory=QATConfig)
+    export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def sha256(self) -> str:
+        """Hash of the resolved config, stored in exported manifests."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def _check_type(value: Any, annotation: Any, key: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None and type(None) in args:
+            return None
+        annotation = next(a for a in args if a is not type(None))
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected = {"int": int, "float": float, "bool": bool, "str": str, "list": list, "dict": dict}.get(
+        getattr(annotation, "__name__", str(annotation)), None
+    )
+    if expected is not None:
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            raise UsageError(
+                f"config key '{key}': expected {expected.__name__}, got {type(value).__name__} {value!r}"
+            )
+    return value
+
+
+def _from_dict(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise UsageError(f"config key '{prefix or '<root>'}': expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise UsageError(f"unknown config key '{key}' (expected one of: {', '.join(sorted(fields))})")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _from_dict(hint, value, key)
+        else:
+            kwargs[name] = _check_type(value, hint, key)
+    return cls(**kwargs)
+
+
+def _deep_merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """``a.b.c=VALUE`` (VALUE parsed as YAML) -> {"a": {"b": {"c": VALUE}}}."""
+    if "=" not in text:
+        raise UsageError(f"--set {text!r}: expected KEY=VALUE, e.g. train.epochs=3")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise UsageError(f"--set {key}: value {raw!r} is not valid YAML ({e.__class__.__name__})") from None
+    out: dict = {}
+    cur = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def load_config(path: typing.Optional[str | os.PathLike] = None, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read a YAML config (or the defaults when ``path`` is None) and apply ``KEY=VALUE`` overrides."""
+    data: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise UsageError(f"config file not found: {p}")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise UsageError(f"config file {p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"config file {p}: expected a mapping at the top level")
+    for o in overrides:
+        data = _deep_merge(data, parse_override(o))
+    return _from_dict(Config, data, "")
+
+
+def config_from_dict(data: dict) -> Config:
+    return _from_dict(Config, data, "")
+
+
+def save_config(config: Config, path: str | os.PathLike) -> None:
+    """Write the resolved config as JSON (atomically), next to the weights it produced."""
+    from keras_depth.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(config.to_dict(), indent=2, sort_keys=True))

@@ -1,0 +1,74 @@
+"""Depth semantics: the one place that says what a depth map or a model output means."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from keras_depth.errors import UsageError
+
+# Semantics codes carried by every sample (an int32 in tf.data), so a loss can pick the right
+# invariance when datasets of different kinds are mixed (MiDaS, Ranftl et al. 2020, Sec. 4).
+METRIC = 0  # depth in metres
+RELATIVE = 1  # depth known up to an unknown positive scale
+AFFINE_DISPARITY = 2  # disparity (1/depth) known up to an unknown scale and shift
+SEMANTICS_NAMES = {METRIC: "metric", RELATIVE: "relative", AFFINE_DISPARITY: "affine_disparity"}
+SEMANTICS_CODES = {v: k for k, v in SEMANTICS_NAMES.items()}
+
+OUTPUT_KINDS = ("depth", "disparity")
+
+
+@dataclasses.dataclass(frozen=True)
+class DepthSpec:
+    """What a model outputs: bounded depth (metres) or disparity (1/metres), and its valid range.
+
+    A ``depth`` head outputs ``min_depth + (max_depth - min_depth) * sigmoid``; a ``disparity`` head
+    outputs ``1/max_depth + (1/min_depth - 1/max_depth) * sigmoid`` (Monodepth's bounded disparity).
+    """
+
+    kind: str = "depth"
+    semantics: str = "metric"
+    min_depth: float = 0.1
+    max_depth: float = 10.0
+    units: str = "m"
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_KINDS:
+            raise UsageError(f"depth spec kind: expected one of {OUTPUT_KINDS}, got {self.kind!r}")
+        if self.semantics not in SEMANTICS_CODES:
+            raise UsageError(
+                f"depth spec semantics: expected one of {sorted(SEMANTICS_CODES)}, got {self.semantics!r}"
+            )
+        if not (0 < self.min_depth < self.max_depth):
+            raise UsageError(
+                f"depth spec range: expected 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}"
+            )
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        """The range of the raw model output (depth in m, or disparity in 1/m)."""
+        if self.kind == "depth":
+            return (self.min_depth, self.max_depth)
+        return (1.0 / self.max_depth, 1.0 / self.min_depth)
+
+    def output_to_depth(self, output: Any) -> Any:
+        """Depth from the raw output (numpy or tf); disparity is clipped to its range first."""
+        if self.kind == "depth":
+            return output
+        lo, hi = self.output_range
+        import numpy as np
+
+        if isinstance(output, np.ndarray) or np.isscalar(output):
+            return 1.0 / np.clip(output, lo, hi)
+        import tensorflow as tf
+
+        return 1.0 / tf.clip_by_value(output, lo, hi)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DepthSpec":
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise UsageError(f"depth spec: unknown key(s) {sorted(unknown)}")
+        return cls(**d)
