@@ -1,0 +1,106 @@
+"""Run an exported ``.tflite`` through ai-edge-litert, driven by its manifest.
+
+This is the Python twin of the Android ``depth-core``: the same manifest, the same steps
+(docs/contracts.md section 4), so the evaluator and the desktop demo see what a phone sees.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from export.manifest import Manifest, read_manifest
+from keras_depth.errors import UsageError
+
+
+def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, delegates: bool = True):
+    """An allocated ai-edge-litert Interpreter (XNNPACK on by default; off to list the real ops)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    kwargs = {"num_threads": num_threads}
+    if not delegates:
+        kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    try:
+        if isinstance(model, (bytes, bytearray)):
+            it = Interpreter(model_content=bytes(model), **kwargs)
+        else:
+            if not Path(model).is_file():
+                raise UsageError(f"model file not found: {model}")
+            it = Interpreter(model_path=str(model), **kwargs)
+        it.allocate_tensors()
+    except ValueError as e:
+        raise UsageError(f"{model if not isinstance(model, bytes) else '<bytes>'}: not a loadable TFLite model ({str(e).splitlines()[0]})") from None
+    return it
+
+
+class TFLiteDepthEstimator:
+    """RGB uint8 frame in, depth (or the raw output) out, following the manifest exactly."""
+
+    def __init__(self, model_path: str | os.PathLike, manifest: Optional[Manifest] = None, num_threads: int = 2):
+        self.model_path = Path(model_path)
+        self.manifest = manifest or read_manifest(self.model_path)
+        self.interpreter = load_interpreter(self.model_path, num_threads=num_threads)
+        self._in = self.interpreter.get_input_details()[0]
+        self._out = self.interpreter.get_output_details()[0]
+        m = self.manifest.input
+        expected = (1, m.height, m.width, m.channels)
+        if tuple(self._in["shape"]) != expected:
+            raise UsageError(f"{self.model_path}: input shape {tuple(self._in['shape'])} disagrees with manifest {expected}")
+        if np.dtype(self._in["dtype"]).name != m.dtype:
+            raise UsageError(f"{self.model_path}: input dtype {np.dtype(self._in['dtype']).name} disagrees with manifest {m.dtype}")
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.manifest.input.height, self.manifest.input.width
+
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 RGB [H, W, 3] (any size) -> the input tensor [1, h, w, 3] in the model's dtype."""
+        import cv2
+
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise UsageError(f"expected an RGB uint8 image [H, W, 3], got {rgb.dtype} {rgb.shape}")
+        m = self.manifest.input
+        if rgb.shape[:2] != (m.height, m.width):
+            interp = cv2.INTER_AREA if rgb.shape[0] > m.height else cv2.INTER_LINEAR
+            rgb = cv2.resize(rgb, (m.width, m.height), interpolation=interp)
+        if m.channel_order == "BGR":
+            rgb = rgb[..., ::-1]
+        norm = m.normalization
+        x = rgb.astype(np.float32) * np.asarray(norm["scale"], np.float32) + np.asarray(norm["offset"], np.float32)
+        if m.dtype in ("uint8", "int8"):
+            x = m.quantization.quantize(x, m.dtype)
+        else:
+            x = x.astype(m.dtype)
+        return x[None]
+
+    def run_tensor(self, x: np.ndarray) -> np.ndarray:
+        """The raw output tensor, dequantized to float32 [h, w]."""
+        self.interpreter.set_tensor(self._in["index"], x)
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self._out["index"])[0, ..., 0]
+        o = self.manifest.output
+        if o.dtype in ("uint8", "int8"):
+            return o.quantization.dequantize(y)
+        return y.astype(np.float32)
+
+    def output_to_depth(self, y: np.ndarray) -> np.ndarray:
+        o = self.manifest.output
+        if o.kind == "disparity":
+            lo, hi = o.range
+            return 1.0 / np.clip(y, lo, hi)
+        return y
+
+    def predict_depth(self, rgb: np.ndarray) -> np.ndarray:
+        """Depth [h, w] at the model's resolution: metres if the manifest says metric, else relative."""
+        return self.output_to_depth(self.run_tensor(self.preprocess(rgb)))
+
+    def close(self) -> None:
+        self.interpreter = None
+
+    def __enter__(self) -> "TFLiteDepthEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
