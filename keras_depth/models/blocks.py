@@ -1,0 +1,54 @@
+"""Small block functions that the model builders compose into one flat functional graph.
+
+Everything here is a layer that tfmot's default 8-bit registry quantizes (Conv2D, DepthwiseConv2D,
+BatchNormalization folded into the conv, ReLU, Concatenate, Add, UpSampling2D), so QAT applies to
+the whole inference graph without a custom QuantizeConfig.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from keras_depth.kerasapi import keras, layers
+from keras_depth.spec import DepthSpec
+
+
+def conv_bn_relu(x, filters: int, kernel: int = 3, stride: int = 1, name: str = "conv"):
+    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def separable_conv_bn_relu(x, filters: int, kernel: int = 3, name: str = "sep"):
+    """Depthwise kxk + pointwise 1x1, each with BN and ReLU6 (MobileNet's cheap 'conv')."""
+    x = layers.DepthwiseConv2D(kernel, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = layers.BatchNormalization(name=f"{name}_dw_bn")(x)
+    x = layers.ReLU(6.0, name=f"{name}_dw_relu")(x)
+    return conv_bn_relu(x, filters, 1, name=f"{name}_pw")
+
+
+def upsample(x, interpolation: str, name: str):
+    # Bilinear resize quantizes poorly in int8 (tfmot issue #1000); nearest + conv is the default.
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {interpolation!r}")
+    return layers.UpSampling2D(2, interpolation=interpolation, name=name)(x)
+
+
+def depth_head(x, spec: DepthSpec, name: str = "depth"):
+    """1-channel sigmoid, mapped affinely onto the spec's output range.
+
+    The affine map is a frozen 1x1 conv (weight = hi - lo, bias = lo) rather than a Lambda or a
+    Rescaling layer: tfmot's default registry has no quantize rule for those, and a conv keeps the
+    whole head int8 with the output quantized over exactly [lo, hi].
+    """
+    lo, hi = spec.output_range
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name=f"{name}_logits")(x)
+    scale = layers.Conv2D(
+        1,
+        1,
+        name=name,
+        trainable=False,
+        kernel_initializer=keras.initializers.Constant(hi - lo),
+        bias_initializer=keras.initializers.Constant(lo),
+        dtype="float32",
+    )
+    return scale(x)
