@@ -126,6 +126,13 @@ def test_random_frames_are_dense_and_in_range():
         np.testing.assert_allclose(np.linalg.det(f.pose[:3, :3]), 1.0, atol=1e-6)
 
 
+def test_many_tiny_frames_all_find_a_valid_view():
+    # Cluttered rooms must lead to a re-draw, never an exception or an out-of-range depth.
+    for i in range(60):
+        depth = synthetic.render_frame(2, i, 8, 8, "test").depth
+        assert synthetic.MIN_DEPTH <= depth.min() and depth.max() <= synthetic.MAX_DEPTH
+
+
 def test_trajectory_is_smooth_and_consistent():
     tr = synthetic.render_trajectory(seed=0, count=6, height=16, width=16)
     assert tr.images.shape == (6, 16, 16, 3) and tr.depths.shape == (6, 16, 16)

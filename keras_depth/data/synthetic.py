@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -217,7 +217,7 @@ def _intersect(prim: Primitive, o: np.ndarray, d: np.ndarray) -> np.ndarray:
             oc = (o - np.asarray(prim.center, np.float32)).astype(np.float32)
             a = np.einsum("ij,ij->i", d, d)
             if oc.ndim == 1:
-                b, c = d @ oc, oc @ oc
+                b, c = _dot3(d, oc), oc @ oc
             else:
                 b, c = np.einsum("ij,ij->i", d, oc), np.einsum("ij,ij->i", oc, oc)
             c = c - np.float32(prim.radius**2)
@@ -328,25 +328,93 @@ def _signed_distance(prim: Primitive, x: np.ndarray) -> float:
     return float(np.linalg.norm(np.maximum(q, 0)) + min(q.max(), 0.0))
 
 
-def _trace(primitives: Sequence[Primitive], o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest ``t`` over all primitives and the index of the primitive hit (-1 for none)."""
-    best_t = np.full(len(d), np.inf, np.float32)
-    best_id = np.full(len(d), -1, np.int32)
-    for k, prim in enumerate(primitives):
-        t = _intersect(prim, o, d)
-        closer = t < best_t
-        best_t = np.where(closer, t, best_t)
-        best_id[closer] = k
-    return best_t, best_id
+def _bounds(prim: Primitive) -> tuple[np.ndarray, np.ndarray]:
+    """World axis-aligned bounding box (lo, hi) of a finite primitive."""
+    if isinstance(prim, Sphere):
+        c = np.asarray(prim.center, np.float64)
+        return c - prim.radius, c + prim.radius
+    if isinstance(prim, Box):
+        c, s = abs(math.cos(prim.yaw)), abs(math.sin(prim.yaw))
+        hx, hy, hz = (v / 2 for v in prim.size)
+        half = np.array([c * hx + s * hz, hy, s * hx + c * hz])
+        return np.asarray(prim.center) - half, np.asarray(prim.center) + half
+    b = np.asarray(prim.base, np.float64)
+    return b - (prim.radius, 0, prim.radius), b + (prim.radius, prim.height, prim.radius)
 
 
-def _occluded(primitives: Sequence[Primitive], o: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Whether anything lies on the segment ``o`` .. ``o + d`` (t in (eps, 1))."""
+def _bounding_sphere(prim: Primitive) -> tuple[np.ndarray, float]:
+    lo, hi = _bounds(prim)
+    return (lo + hi) / 2, float(np.linalg.norm(hi - lo) / 2)
+
+
+def _screen_rect(prim: Primitive, camera: Camera) -> Optional[tuple[int, int, int, int]]:
+    """Pixel rows/cols (v0, v1, u0, u1) that can see a finite primitive; None when it is off screen.
+
+    Projecting the bounding box's corners is conservative; if any corner is behind the camera the
+    projection is unbounded and the whole image is returned.
+    """
+    lo, hi = _bounds(prim)
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    cam = (corners - camera.pose[:3, 3]) @ camera.pose[:3, :3]
+    if (cam[:, 2] <= 1e-6).any():
+        return 0, camera.height, 0, camera.width
+    u = camera.fx * cam[:, 0] / cam[:, 2] + camera.cx
+    v = camera.fy * cam[:, 1] / cam[:, 2] + camera.cy
+    u0, u1 = max(int(math.floor(u.min())) - 1, 0), min(int(math.ceil(u.max())) + 2, camera.width)
+    v0, v1 = max(int(math.floor(v.min())) - 1, 0), min(int(math.ceil(v.max())) + 2, camera.height)
+    if u0 >= u1 or v0 >= v1:
+        return None
+    return v0, v1, u0, u1
+
+
+def _trace(scene: Scene, camera: Camera, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest ``t`` over all primitives and the index of the primitive hit (-1 for none).
+
+    Finite primitives are only tested against the pixels of their projected bounding box: most
+    objects cover a small part of the image, and this is where the time goes.
+    """
+    hw = (camera.height, camera.width)
+    best_t = np.full(hw, np.inf, np.float32)
+    best_id = np.full(hw, -1, np.int32)
+    d_img = d.reshape(*hw, 3)
+    for k, prim in enumerate(scene.primitives):
+        if isinstance(prim, Plane):
+            rect = (0, hw[0], 0, hw[1])
+        else:
+            rect = _screen_rect(prim, camera)
+            if rect is None:
+                continue
+        v0, v1, u0, u1 = rect
+        t = _intersect(prim, o, d_img[v0:v1, u0:u1].reshape(-1, 3)).reshape(v1 - v0, u1 - u0)
+        bt, bi = best_t[v0:v1, u0:u1], best_id[v0:v1, u0:u1]
+        closer = t < bt
+        bt[closer] = t[closer]
+        bi[closer] = k
+    return best_t.reshape(-1), best_id.reshape(-1)
+
+
+def _occluded(primitives: Sequence[Primitive], light: np.ndarray, p: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Whether anything lies on the segment ``p`` .. ``p + d`` (t in (eps, 1)), where ``p + d`` is ``light``."""
     blocked = np.zeros(len(d), bool)
+    from_light = -d  # light -> point
+    dist2 = np.einsum("ij,ij->i", from_light, from_light)
     for prim in primitives:
         # Inside a convex room the walls never block a wall-to-light segment, so skip them.
-        if not isinstance(prim, Plane):
-            blocked |= _intersect(prim, o, d) < 1
+        if isinstance(prim, Plane):
+            continue
+        # Only points inside the cone the occluder's bounding sphere casts from the light can be
+        # shadowed by it; the exact test runs on those alone.
+        c, r = _bounding_sphere(prim)
+        lc = (c - light).astype(np.float32)
+        lc2 = float(lc @ lc)
+        if lc2 <= r * r:
+            idx = np.arange(len(d))
+        else:
+            cos2 = np.float32(1.0 - r * r / lc2)
+            dot = _dot3(from_light, lc)
+            idx = np.nonzero((dot > 0) & (dot * dot >= cos2 * np.float32(lc2) * dist2))[0]
+        if len(idx):
+            blocked[idx] |= _intersect(prim, p[idx], d[idx]) < 1
     return blocked
 
 
@@ -368,15 +436,15 @@ def _camera_rays(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
 # Textures and shading
 
 
-def _hash01(ix: np.ndarray, iy: np.ndarray, iz: np.ndarray) -> np.ndarray:
-    """A cheap integer hash of lattice points into [0, 1) (uint32 arithmetic wraps on purpose)."""
-    h = ix.astype(np.uint32) * np.uint32(0x8DA6B343)
-    h ^= iy.astype(np.uint32) * np.uint32(0xD8163841)
-    h ^= iz.astype(np.uint32) * np.uint32(0xCB1AB31F)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0x5BD1E995)
-    h ^= h >> np.uint32(15)
-    return (h >> np.uint32(8)).astype(np.float32) * np.float32(1.0 / (1 << 24))
+# Value noise reads a fixed random lattice, periodic over 16 cells, padded by one cell per axis so
+# the 8 corners of any cell are plain offsets from its first corner. A gather per corner is several
+# times cheaper than hashing lattice coordinates on the fly, and the lattice is part of the
+# generator (fixed seed), so it never changes between runs or processes.
+_LATTICE_N = 16
+_LATTICE = np.pad(
+    np.random.default_rng(0x1A77).random((_LATTICE_N,) * 3, dtype=np.float32), ((0, 1),) * 3, mode="wrap"
+).reshape(-1)
+_STRIDES = ((_LATTICE_N + 1) ** 2, _LATTICE_N + 1, 1)
 
 
 def _value_noise(q: np.ndarray) -> np.ndarray:
@@ -384,16 +452,34 @@ def _value_noise(q: np.ndarray) -> np.ndarray:
     fl = np.floor(q)
     f = q - fl
     w = f * f * (3 - 2 * f)
-    i = fl.astype(np.int64)
-    out = np.zeros(len(q), np.float32)
-    for cx in (0, 1):
-        wx = w[:, 0] if cx else 1 - w[:, 0]
-        for cy in (0, 1):
-            wy = w[:, 1] if cy else 1 - w[:, 1]
-            for cz in (0, 1):
-                wz = w[:, 2] if cz else 1 - w[:, 2]
-                out += wx * wy * wz * _hash01(i[:, 0] + cx, i[:, 1] + cy, i[:, 2] + cz)
-    return out
+    i = fl.astype(np.int32) & (_LATTICE_N - 1)
+    base = i[:, 0] * _STRIDES[0] + i[:, 1] * _STRIDES[1] + i[:, 2]
+    corner = {
+        (cx, cy, cz): _LATTICE.take(base + (cx * _STRIDES[0] + cy * _STRIDES[1] + cz))
+        for cx in (0, 1) for cy in (0, 1) for cz in (0, 1)
+    }
+    wx, wy, wz = w[:, 0], w[:, 1], w[:, 2]
+
+    def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return a + t * (b - a)
+
+    x00 = lerp(corner[0, 0, 0], corner[1, 0, 0], wx)
+    x01 = lerp(corner[0, 0, 1], corner[1, 0, 1], wx)
+    x10 = lerp(corner[0, 1, 0], corner[1, 1, 0], wx)
+    x11 = lerp(corner[0, 1, 1], corner[1, 1, 1], wx)
+    return lerp(lerp(x00, x10, wy), lerp(x01, x11, wy), wz)
+
+
+_OCTAVE_ROTATION = (3.1 * np.array([[0.8, 0.36, -0.48], [-0.6, 0.48, -0.64], [0.0, 0.8, 0.6]])).astype(np.float32)
+
+
+def _mat3(q: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``q @ m`` for [N, 3] @ [3, k] without BLAS: on 2 shared cores its threads cost more than they save."""
+    return q[:, 0:1] * m[0] + q[:, 1:2] * m[1] + q[:, 2:3] * m[2]
+
+
+def _dot3(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return q[:, 0] * v[0] + q[:, 1] * v[1] + q[:, 2] * v[2]
 
 
 def _albedo(mat: Material, q: np.ndarray) -> np.ndarray:
@@ -402,12 +488,13 @@ def _albedo(mat: Material, q: np.ndarray) -> np.ndarray:
         s = np.floor(q).sum(axis=1)
         t = (s - 2 * np.floor(s / 2)).astype(np.float32)
     elif mat.texture == "stripes":
-        t = 0.5 + 0.5 * np.sin(np.float32(2 * math.pi) * (q @ np.asarray(mat.axis, np.float32)))
+        t = 0.5 + 0.5 * np.sin(np.float32(2 * math.pi) * _dot3(q, np.asarray(mat.axis, np.float32)))
     elif mat.texture == "gradient":
-        s = q @ np.asarray(mat.axis, np.float32)
+        s = _dot3(q, np.asarray(mat.axis, np.float32))
         t = np.abs(2 * (s - np.floor(s)) - 1)  # a triangle wave: smooth ramps, no seams
     else:
-        t = 0.65 * _value_noise(q) + 0.35 * _value_noise(q * np.float32(3.1))
+        # The second octave is turned and shifted so the two lattices' periods never line up.
+        t = 0.65 * _value_noise(q) + 0.35 * _value_noise(_mat3(q, _OCTAVE_ROTATION) + np.float32(5.3))
     a, b = np.asarray(mat.color_a, np.float32), np.asarray(mat.color_b, np.float32)
     return a + t[:, None].astype(np.float32) * (b - a)
 
@@ -418,8 +505,7 @@ def _shade(scene: Scene, o: np.ndarray, d: np.ndarray, t: np.ndarray, ids: np.nd
     albedo = np.zeros((n_rays, 3), np.float32)
     normal = np.zeros((n_rays, 3), np.float32)
     hit = ids >= 0
-    p_all = np.zeros((n_rays, 3), np.float32)
-    p_all[hit] = o + t[hit, None] * d[hit]
+    p_all = o + np.where(hit, t, 0)[:, None] * d
     order = np.argsort(ids, kind="stable")
     bounds = np.searchsorted(ids[order], np.arange(len(scene.primitives) + 1))
     for k, prim in enumerate(scene.primitives):
@@ -438,7 +524,8 @@ def _shade(scene: Scene, o: np.ndarray, d: np.ndarray, t: np.ndarray, ids: np.nd
         lit = hit & (lambert > 0)
         idx = np.nonzero(lit)[0]
         start = p_all[idx] + np.float32(1e-3) * normal[idx]
-        blocked = _occluded(scene.primitives, start, to_light[idx] - np.float32(1e-3) * normal[idx])
+        light_pos = np.asarray(light.position, np.float32)
+        blocked = _occluded(scene.primitives, light_pos, start, light_pos - start)
         lambert[idx[blocked]] = 0
     diffuse = np.float32(light.intensity) * lambert / (1 + dist2 / np.float32(light.falloff**2))
     ambient = np.float32(light.ambient) * (np.float32(0.8) + np.float32(0.2) * normal[:, 1])
@@ -452,21 +539,29 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return (np.power(np.clip(rgb, 0, 1), np.float32(1 / 2.2)) * 255 + 0.5).astype(np.uint8)
 
 
-def render_depth(scene: Scene, camera: Camera) -> np.ndarray:
-    """z-depth in metres, float32 [H, W]; 0 where a ray hits nothing (an open scene)."""
+def _cast(scene: Scene, camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     o, d = _camera_rays(camera)
-    t, _ = _trace(scene.primitives, o, d)
-    return np.where(np.isfinite(t), t, 0).astype(np.float32).reshape(camera.height, camera.width)
+    t, ids = _trace(scene, camera, o, d)
+    return o, d, t, ids
 
 
-def render(scene: Scene, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """RGB uint8 [H, W, 3] and z-depth float32 [H, W] (metres; 0 where nothing is hit)."""
-    o, d = _camera_rays(camera)
-    t, ids = _trace(scene.primitives, o, d)
+def _finish(scene: Scene, camera: Camera, cast: tuple) -> tuple[np.ndarray, np.ndarray]:
+    o, d, t, ids = cast
     rgb = _shade(scene, o, d, t, ids)
     depth = np.where(ids >= 0, t, 0).astype(np.float32)
     hw = (camera.height, camera.width)
     return _to_uint8(rgb).reshape(*hw, 3), depth.reshape(hw)
+
+
+def render_depth(scene: Scene, camera: Camera) -> np.ndarray:
+    """z-depth in metres, float32 [H, W]; 0 where a ray hits nothing (an open scene)."""
+    _, _, t, ids = _cast(scene, camera)
+    return np.where(ids >= 0, t, 0).astype(np.float32).reshape(camera.height, camera.width)
+
+
+def render(scene: Scene, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """RGB uint8 [H, W, 3] and z-depth float32 [H, W] (metres; 0 where nothing is hit)."""
+    return _finish(scene, camera, _cast(scene, camera))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -660,25 +755,39 @@ class Frame:
 
 
 def _random_view(seed: int, split: str, index: int, height: int, width: int, kind: str, baseline: float = 0.0):
-    """Scene and camera for one random frame; re-draws until every view's depth is in range."""
+    """Scene, camera and the cast rays of each view (left, then right for stereo) of one random frame.
+
+    Re-draws until every view's depth is in range; the cast is kept so that shading does not trace
+    the same rays a second time.
+    """
     _check_int("height", height, 1)
     _check_int("width", width, 1)
     rng = frame_rng(seed, split, index, kind)
     for _ in range(20):
         scene = random_scene(rng)
         for _ in range(5):
-            camera = random_camera(rng, scene, height, width)
+            try:
+                camera = random_camera(rng, scene, height, width)
+            except RuntimeError:  # too cluttered for a camera to fit: draw another room
+                break
             views = [camera] + ([camera.translated((baseline, 0, 0))] if baseline else [])
-            # The pose checks bound depth analytically; this exact check is the one that guarantees it.
-            if all(_in_range(render_depth(scene, v), MIN_DEPTH, MAX_DEPTH) for v in views):
-                return scene, camera
+            casts = []
+            for view in views:
+                cast = _cast(scene, view)
+                t = cast[2]
+                # The pose checks bound depth analytically; this exact check is what guarantees it.
+                if not (cast[3].min() >= 0 and t.min() >= MIN_DEPTH and t.max() <= MAX_DEPTH):
+                    break
+                casts.append(cast)
+            else:
+                return scene, views, casts
     raise RuntimeError(f"synthetic frame {split}/{index} (seed {seed}): no valid view in 100 tries")
 
 
 def render_frame(seed: int, index: int, height: int, width: int, split: str = "train") -> Frame:
     """Frame ``index`` of ``split``: the same arguments always give the same pixels."""
-    scene, camera = _random_view(seed, split, index, height, width, "mono")
-    image, depth = render(scene, camera)
+    scene, (camera,), (cast,) = _random_view(seed, split, index, height, width, "mono")
+    image, depth = _finish(scene, camera, cast)
     return Frame(image, depth, camera.intrinsics, camera.pose)
 
 
@@ -694,8 +803,46 @@ def render_stereo_frame(
 ) -> StereoFrame:
     if isinstance(baseline, bool) or not isinstance(baseline, (int, float)) or not baseline > 0:
         raise UsageError(f"synthetic baseline: expected a positive number of metres, got {baseline!r}")
-    scene, camera = _random_view(seed, split, index, height, width, "stereo", float(baseline))
-    return StereoFrame(render_stereo(scene, camera, float(baseline)), camera.intrinsics, camera.pose)
+    scene, (cam_l, cam_r), (cast_l, cast_r) = _random_view(seed, split, index, height, width, "stereo", float(baseline))
+    left, depth_l = _finish(scene, cam_l, cast_l)
+    right, depth_r = _finish(scene, cam_r, cast_r)
+    fx, b = cam_l.fx, float(baseline)
+    pair = StereoPair(left, right, depth_l, depth_r, _disparity(depth_l, fx, b), _disparity(depth_r, fx, b), b)
+    return StereoFrame(pair, cam_l.intrinsics, cam_l.pose)
+
+
+def render_chunk(
+    kind: str, seed: int, split: str, start: int, stop: int, height: int, width: int, baseline: float = DEFAULT_BASELINE
+) -> dict[str, np.ndarray]:
+    """Frames ``start .. stop - 1`` stacked into the arrays of an on-disk cache of ``kind``.
+
+    "mono": images, depth, intrinsics, poses. "stereo": left, right, depth, depth_right,
+    disparity_left, disparity_right, intrinsics, poses (depth and poses are the left view's).
+    """
+    n = stop - start
+    out: dict[str, np.ndarray] = {"intrinsics": np.empty((n, 4), np.float32), "poses": np.empty((n, 4, 4), np.float32)}
+    for name in ("images",) if kind == "mono" else ("left", "right"):
+        out[name] = np.empty((n, height, width, 3), np.uint8)
+    for name in ("depth",) if kind == "mono" else ("depth", "depth_right", "disparity_left", "disparity_right"):
+        out[name] = np.empty((n, height, width), np.float32)
+    for j, i in enumerate(range(start, stop)):
+        if kind == "mono":
+            f = render_frame(seed, i, height, width, split)
+            out["images"][j], out["depth"][j] = f.image, f.depth
+        elif kind == "stereo":
+            f = render_stereo_frame(seed, i, height, width, split, baseline)
+            out["left"][j], out["right"][j] = f.pair.left, f.pair.right
+            out["depth"][j], out["depth_right"][j] = f.pair.depth_left, f.pair.depth_right
+            out["disparity_left"][j], out["disparity_right"][j] = f.pair.disparity_left, f.pair.disparity_right
+        else:
+            raise UsageError(f"synthetic chunk kind: expected 'mono' or 'stereo', got {kind!r}")
+        out["intrinsics"][j], out["poses"][j] = f.intrinsics, f.pose
+    return out
+
+
+def render_chunk_task(args: tuple) -> dict[str, np.ndarray]:
+    """``render_chunk(*args)``, for ``Pool.imap`` (it passes one argument)."""
+    return render_chunk(*args)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -88,53 +88,42 @@ def cache_path(cache_dir: PathLike, params: dict[str, Any]) -> Path:
     return Path(cache_dir) / f"synthetic-{p['kind']}-{p['split']}-{p['height']}x{p['width']}-n{p['count']}-{digest}"
 
 
-def _render_chunk(task: tuple[dict[str, Any], int, int]) -> dict[str, np.ndarray]:
-    """Frames ``start .. stop - 1`` of a mono or stereo cache (module level so a pool can pickle it)."""
-    params, start, stop = task
-    h, w = params["height"], params["width"]
-    out = {name: np.empty((stop - start, *shape(h, w)), dtype) for name, (dtype, shape) in _ARRAYS[params["kind"]].items()}
-    for j, i in enumerate(range(start, stop)):
-        if params["kind"] == "mono":
-            f = synthetic.render_frame(params["seed"], i, h, w, params["split"])
-            out["images"][j], out["depth"][j] = f.image, f.depth
-        else:
-            s = synthetic.render_stereo_frame(params["seed"], i, h, w, params["split"], params["baseline"])
-            f, pair = s, s.pair
-            out["left"][j], out["right"][j] = pair.left, pair.right
-            out["depth"][j], out["depth_right"][j] = pair.depth_left, pair.depth_right
-            out["disparity_left"][j], out["disparity_right"][j] = pair.disparity_left, pair.disparity_right
-        out["intrinsics"][j], out["poses"][j] = f.intrinsics, f.pose
-    return out
-
-
 class _Progress:
     """One self-overwriting line on stderr, at most a few updates a second."""
 
     def __init__(self, label: str, total: int, enabled: bool) -> None:
         self.label, self.total, self.enabled = label, total, enabled
         self.start = self.last = time.monotonic()
+        # In a log file a carriage return does not overwrite, so write whole lines, and fewer.
+        self.tty = sys.stderr.isatty()
+        self.every = 0.5 if self.tty else 10.0
 
     def update(self, done: int) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.5 and done < self.total):
+        if not self.enabled or (now - self.last < self.every and done < self.total):
             return
         self.last = now
         rate = done / max(now - self.start, 1e-9)
-        sys.stderr.write(f"\r{self.label}: {done}/{self.total} frames, {rate:.1f} frames/s")
-        if done >= self.total:
-            sys.stderr.write("\n")
+        line = f"{self.label}: {done}/{self.total} frames, {rate:.1f} frames/s"
+        end = "\n" if done >= self.total or not self.tty else ""
+        sys.stderr.write(("\r" if self.tty else "") + line + end)
         sys.stderr.flush()
 
 
 def _chunks(params: dict[str, Any], workers: int) -> Iterator[dict[str, np.ndarray]]:
-    tasks = [(params, s, min(s + _CHUNK, params["count"])) for s in range(0, params["count"], _CHUNK)]
-    if workers <= 1 or params["count"] < _POOL_MIN_FRAMES:
-        yield from map(_render_chunk, tasks)
+    p = params
+    tasks = [
+        (p["kind"], p["seed"], p["split"], a, min(a + _CHUNK, p["count"]), p["height"], p["width"], p.get("baseline", 0.0))
+        for a in range(0, p["count"], _CHUNK)
+    ]
+    if workers <= 1 or p["count"] < _POOL_MIN_FRAMES:
+        yield from map(synthetic.render_chunk_task, tasks)
         return
     # spawn, not fork: the parent has TensorFlow's threads running, and a forked child may inherit
-    # a lock one of them held. The children import only numpy and the renderer.
+    # a lock one of them held. The task function lives in the renderer module, so the children
+    # import only numpy and the renderer, never this module's TensorFlow (seconds per worker).
     with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap(_render_chunk, tasks)
+        yield from pool.imap(synthetic.render_chunk_task, tasks)
 
 
 def build_cache(

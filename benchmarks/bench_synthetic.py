@@ -1,0 +1,65 @@
+"""Throughput of the synthetic RGB-D renderer, through the real cache builder.
+
+    .venv/bin/python benchmarks/bench_synthetic.py                 # 1000 frames, 256x256, 2 workers
+    .venv/bin/python benchmarks/bench_synthetic.py --frames 100    # a quick look
+
+Target (keras-depth issue): 1,000 frames at 256x256 in under 60 s on 2 cores, i.e. >= 17 frames/s.
+The figure includes worker start-up and writing the .npy files, as a training run would pay it. It
+is printed, not asserted: on shared machines it moves with whatever else is running.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_FPS = 1000 / 60
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=256, help="height and width in pixels")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--kind", choices=("mono", "stereo"), default="mono")
+    ap.add_argument("--json", type=Path, help="also write the result here")
+    args = ap.parse_args(argv)
+
+    from keras_depth.data import synthetic_dataset
+
+    with tempfile.TemporaryDirectory(prefix="bench_synthetic_") as tmp:
+        start = time.perf_counter()
+        synthetic_dataset.build_cache(
+            tmp, "train", args.frames, args.size, args.size, seed=0, kind=args.kind, workers=args.workers
+        )
+        seconds = time.perf_counter() - start
+    fps = args.frames / seconds
+    result = {
+        "benchmark": "synthetic_render",
+        "kind": args.kind,
+        "frames": args.frames,
+        "height": args.size,
+        "width": args.size,
+        "workers": args.workers,
+        "seconds": round(seconds, 2),
+        "frames_per_s": round(fps, 1),
+        "target_frames_per_s": round(TARGET_FPS, 1),
+    }
+    verdict = "meets" if fps >= TARGET_FPS else "misses"
+    print(
+        f"synthetic {args.kind} {args.size}x{args.size}: {args.frames} frames in {seconds:.1f} s = "
+        f"{fps:.1f} frames/s with {args.workers} worker(s) ({verdict} the {TARGET_FPS:.1f} frames/s target)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
