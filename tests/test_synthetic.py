@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keras_depth import spec
 from keras_depth.data import registry, synthetic, synthetic_dataset
@@ -50,6 +52,24 @@ def test_tilted_camera_depth_matches_plane_equation():
     # yaw a turns the forward axis to (-sin a, 0, -cos a) and the right axis to (cos a, 0, -sin a).
     expected = z0 / (math.cos(a) + x * math.sin(a))
     np.testing.assert_allclose(depth, np.broadcast_to(expected, (H, W)), rtol=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    z0=st.floats(0.3, 9.5),
+    yaw=st.floats(-0.4, 0.4),
+    fx=st.floats(8.0, 40.0),
+    cx=st.floats(2.0, 14.0),
+)
+def test_any_camera_facing_a_wall_sees_the_plane_equation(z0, yaw, fx, cx):
+    # Property: for any focal length, principal point and yaw, each pixel's z-depth is the plane's
+    # distance along its ray divided back onto the optical axis: z0 / (cos a + x sin a).
+    cam = Camera(12, 16, fx, fx, cx, 6.0, synthetic.look_pose((0, 0, 0), yaw=yaw))
+    _, depth = synthetic.render(_facing_wall_scene(z0), cam)
+    x = (np.arange(16) - cx) / fx
+    expected = z0 / (np.cos(yaw) + x * np.sin(yaw))
+    np.testing.assert_allclose(depth, np.broadcast_to(expected, depth.shape), rtol=1e-4)
+    assert np.isfinite(depth).all() and (depth > 0).all()
 
 
 def test_sphere_on_axis_centre_depth_is_distance_minus_radius():
