@@ -202,6 +202,14 @@ def test_build_cache_writes_expected_files_and_is_reused(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, other.name])
 
 
+def test_worker_pool_renders_the_same_frames_as_one_process(tmp_path):
+    # 64 frames is where build_cache starts a pool; 8x8 keeps it to a few seconds, mostly start-up.
+    path = synthetic_dataset.build_cache(tmp_path, "test", 64, 8, 8, seed=1, workers=2, progress=False)
+    depth = np.load(path / "depth.npy", mmap_mode="r")
+    for i in (0, 17, 63):
+        np.testing.assert_array_equal(depth[i], synthetic.render_frame(1, i, 8, 8, "test").depth)
+
+
 def _check_sample(x: dict, h: int, w: int) -> None:
     x = {k: np.asarray(v) for k, v in x.items()}
     assert x["image"].dtype == np.uint8 and x["image"].shape == (h, w, 3)

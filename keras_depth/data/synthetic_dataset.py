@@ -46,7 +46,8 @@ _ARRAYS: dict[str, dict[str, tuple[Any, Callable[[int, int], tuple[int, ...]]]]]
 }
 _ARRAYS["sequence"] = {k: _ARRAYS["mono"][k] for k in ("images", "depth", "intrinsics", "poses")}
 _CHUNK = 16  # frames per pool task: big enough to amortise pickling, small enough for progress
-_POOL_MIN_FRAMES = 64  # below this, starting worker processes costs more than it saves
+_POOL_MIN_FRAMES = 64
+_SEQUENCE_FPS = 10.0  # frame rate of cached trajectories (sets the motion between neighbours)  # below this, starting worker processes costs more than it saves
 PathLike = Union[str, os.PathLike]
 
 
@@ -158,6 +159,7 @@ def build_cache(
         if isinstance(count, int) and count % sequence_length:
             raise UsageError(f"synthetic count: expected a multiple of sequence_length {sequence_length}, got {count}")
         extra["sequence_length"] = sequence_length
+        extra["fps"] = _SEQUENCE_FPS
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"synthetic workers: expected an integer >= 1, got {workers!r}")
     params = cache_params(split, count, height, width, seed, kind, **extra)
@@ -175,7 +177,7 @@ def build_cache(
         done = 0
         if kind == "sequence":
             for k in range(count // sequence_length):
-                tr = synthetic.render_trajectory(seed, sequence_length, height, width, split, index=k)
+                tr = synthetic.render_trajectory(seed, sequence_length, height, width, split, index=k, fps=_SEQUENCE_FPS)
                 sl = slice(done, done + sequence_length)
                 arrays["images"][sl], arrays["depth"][sl] = tr.images, tr.depths
                 arrays["intrinsics"][sl], arrays["poses"][sl] = tr.intrinsics, tr.poses
