@@ -179,7 +179,8 @@ def _rotate(image: tf.Tensor, angle: tf.Tensor, interpolation: str, fill_mode: s
 
 
 def random_rotation(sample: Sample, max_degrees: float, seed: SeedLike = None) -> Sample:
-    """Rotate by ``U(-max_degrees, max_degrees)`` about the image centre: image bilinear (reflected
+    """Rotate by ``U(-max_degrees, max_degrees)`` about the image centre (positive = counter-clockwise on
+    screen, as OpenCV's ``getRotationMatrix2D``): image bilinear (reflected
     borders), depth and mask nearest; pixels rotated in from outside are invalid (mask 0, depth 0).
 
     Intrinsics are kept: for a principal point near the centre this is a camera roll. Stereo pairs are
