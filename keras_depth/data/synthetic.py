@@ -23,7 +23,7 @@ import numpy as np
 from keras_depth.errors import UsageError
 
 # Bump whenever a change would alter a rendered pixel: on-disk caches key on it.
-GENERATOR_VERSION = "raycast-1"
+GENERATOR_VERSION = "raycast-2"
 SPLITS = ("train", "val", "test")
 TEXTURES = ("checker", "noise", "stripes", "gradient")
 # Depth range every random frame is guaranteed to fall in (the default model spec is 0.25-10 m);
