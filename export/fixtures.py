@@ -1,0 +1,238 @@
+"""Golden fixtures for the Android ``depth-core`` JVM tests, written from a real exported model.
+
+The Kotlin core must turn camera pixels into the same input tensor, and the model's raw output
+into the same depth, as ``export.runtime.TFLiteDepthEstimator`` does; the fixtures pin that down:
+
+- ``manifest.json``: the model's manifest, verbatim (the Kotlin parser reads the real thing);
+- ``preprocess.json``: small synthetic ARGB frames (one smaller than the model input, which cv2
+  enlarges with INTER_LINEAR, one larger, shrunk with INTER_AREA) -> the resized RGB and the input
+  tensor ``TFLiteDepthEstimator.preprocess`` gives;
+- ``postprocess.json``: the model's raw output for the first frame -> dequantized output -> depth;
+- ``occlusion.json``: that depth + a virtual box (a constant-depth plane, partly translucent)
+  -> visibility mask and composited pixels (the rule in ``occlusion_reference``).
+
+``write_fixtures`` takes any exported model with its manifest beside it. ``build_tiny_model``
+makes the small deterministic int8 model the committed fixtures come from, so a test can rebuild
+it and check that the fixtures are current (tests/test_android_fixtures.py).
+
+    python -m export.fixtures MODEL.tflite OUT_DIR
+    python -m export.fixtures --tiny OUT_DIR     # build the tiny model (in a temp dir), then write
+
+The committed fixtures (android_demo/depth-core/src/test/resources/fixtures) come from
+``--tiny``; regenerate them with that command after changing this file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest, write_manifest
+from keras_depth.errors import UsageError
+from keras_depth.io import atomic_write_bytes, atomic_write_text
+
+FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json")
+# Frame sizes (width, height): one enlarged (cv2 INTER_LINEAR), one shrunk (cv2 INTER_AREA) to the input.
+FRAME_SIZES = ((20, 15), (50, 37))
+TINY_INPUT_HW = (24, 32)
+
+
+def synthetic_argb(width: int, height: int) -> np.ndarray:
+    """A deterministic colour pattern as uint32 0xAARRGGBB [height, width] (alpha 255)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.int64)
+    r = (x * 13 + y * 7) % 256
+    g = (x * x + 3 * y + 40) % 256
+    b = (255 - 11 * x * y) % 256
+    return ((255 << 24) | (r << 16) | (g << 8) | b).astype(np.uint32)
+
+
+def argb_to_rgb(argb: np.ndarray) -> np.ndarray:
+    """uint32 0xAARRGGBB [h, w] -> uint8 RGB [h, w, 3] (what Kotlin's Pixels.argbToRgb does)."""
+    a = argb.astype(np.uint32)
+    return np.stack([(a >> 16) & 0xFF, (a >> 8) & 0xFF, a & 0xFF], axis=-1).astype(np.uint8)
+
+
+def occlusion_reference(background: np.ndarray, scene_depth: np.ndarray, obj_argb: np.ndarray, obj_depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The compositing rule depth-core implements (Occlusion.composite), in numpy.
+
+    An object pixel shows only where ``obj_depth < scene_depth`` strictly and the scene depth is
+    finite and > 0; visible pixels blend source-over with the object's alpha,
+    ``(obj * a + bg * (255 - a) + 127) // 255`` per channel, alpha 255.
+    """
+    s = scene_depth.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        visible = np.isfinite(s) & (s > 0) & (obj_depth.astype(np.float32) < s)
+    fg = obj_argb.astype(np.int64)
+    bg = background.astype(np.int64)
+    a = (fg >> 24) & 0xFF
+    out = 255 << 24
+    for shift in (16, 8, 0):
+        ch = (((fg >> shift) & 0xFF) * a + ((bg >> shift) & 0xFF) * (255 - a) + 127) // 255
+        out = out | (ch << shift)
+    composited = np.where(visible, out, bg).astype(np.uint32)
+    return visible, composited
+
+
+def _dump(obj: Any) -> str:
+    # Compact rows keep the files small and diffs readable; keys sorted for stable output.
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def _ints(a: np.ndarray) -> list[int]:
+    return [int(v) for v in np.asarray(a).reshape(-1)]
+
+
+def _floats(a: np.ndarray) -> list[float]:
+    # float32 -> the shortest repr that round-trips to the same float32 via float64.
+    return [float(repr(float(v))) if np.isfinite(v) else None for v in np.asarray(a, np.float32).reshape(-1)]
+
+
+def write_fixtures(model_path: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+    """Writes the fixture files for the ``.tflite`` at ``model_path`` (manifest beside it) into ``out_dir``."""
+    from export.runtime import TFLiteDepthEstimator
+
+    model_path = Path(model_path)
+    manifest = read_manifest(model_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def put(name: str, text: str) -> None:
+        atomic_write_text(out / name, text)
+        written.append(out / name)
+
+    put("manifest.json", manifest.to_json() + "\n")
+    m_in, m_out = manifest.input, manifest.output
+    with TFLiteDepthEstimator(model_path, manifest) as est:
+        cases = []
+        tensors = []
+        for w, h in FRAME_SIZES:
+            argb = synthetic_argb(w, h)
+            rgb = argb_to_rgb(argb)
+            x = est.preprocess(rgb)
+            tensors.append(x)
+            resized = rgb
+            if rgb.shape[:2] != (m_in.height, m_in.width):
+                import cv2
+
+                interp = cv2.INTER_AREA if rgb.shape[0] > m_in.height else cv2.INTER_LINEAR
+                resized = cv2.resize(rgb, (m_in.width, m_in.height), interpolation=interp)
+            cases.append({
+                "name": f"{'enlarge' if h < m_in.height else 'shrink'}_{w}x{h}",
+                "width": w, "height": h, "argb": _ints(argb),
+                "resized_rgb": _ints(resized),
+                "tensor_dtype": str(x.dtype), "tensor": _ints(x) if x.dtype.kind in "iu" else _floats(x),
+            })
+        put("preprocess.json", _dump({"input_height": m_in.height, "input_width": m_in.width, "cases": cases}))
+
+        it = est.interpreter
+        it.set_tensor(est._in["index"], tensors[0])
+        it.invoke()
+        raw = it.get_tensor(est._out["index"])[0, ..., 0]
+        y = est.run_tensor(tensors[0])
+        depth = est.output_to_depth(y).astype(np.float32)
+    put("postprocess.json", _dump({
+        "width": m_out.width, "height": m_out.height, "raw_dtype": str(raw.dtype),
+        "raw_output": _ints(raw) if raw.dtype.kind in "iu" else _floats(raw),
+        "dequantized": _floats(y), "depth": _floats(depth),
+    }))
+
+    hh, ww = depth.shape
+    background = synthetic_argb(ww, hh)
+    plane = float(np.median(depth))
+    obj_depth = np.full((hh, ww), np.inf, np.float32)
+    obj_argb = np.zeros((hh, ww), np.uint32)
+    y0, y1, x0, x1 = hh // 4, hh - hh // 4, ww // 4, ww - ww // 4
+    obj_depth[y0:y1, x0:x1] = plane
+    obj_argb[y0:y1, x0:x1] = 0xFF2E9BFF
+    obj_argb[y0:y1, x0:(x0 + x1) // 2] = 0x80FF4020  # left half translucent: exercises the blend
+    visible, composited = occlusion_reference(background, depth, obj_argb, obj_depth)
+    put("occlusion.json", _dump({
+        "width": ww, "height": hh, "scene_depth": _floats(depth), "background": _ints(background),
+        "object_argb": _ints(obj_argb), "object_depth": _floats(obj_depth),  # null where absent (+inf)
+        "visible": _ints(visible), "composited": _ints(composited),
+    }))
+    return written
+
+
+def build_tiny_model(out_dir: str | os.PathLike, seed: int = 0) -> Path:
+    """A tiny deterministic full-int8 (uint8 in/out) disparity model + manifest in ``out_dir``.
+
+    Weights come from a seeded numpy generator and calibration from a fixed dataset, so
+    rebuilding gives the same quantization parameters and the same integer outputs.
+    """
+    from keras_depth.kerasapi import keras, tf
+
+    h, w = TINY_INPUT_HW
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    inp = keras.Input((h, w, 3), name="rgb")
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inp)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    out = layers.Rescaling(2.0, name="disparity")(x)  # disparity in (0, 2): values below 0.1 exercise the clip
+    model = keras.Model(inp, out, name="fixture_tiny")
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0.0, 0.5, size=v.shape).astype(np.float32) for v in model.get_weights()])
+
+    calib = np.random.default_rng(seed + 1).integers(0, 256, size=(8, 1, h, w, 3)).astype(np.float32) / 255.0
+    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    c.optimizations = [tf.lite.Optimize.DEFAULT]
+    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    c.inference_input_type = tf.uint8
+    c.inference_output_type = tf.uint8
+    c.representative_dataset = lambda: ([x] for x in calib)
+    tflite = c.convert()
+
+    out_dir = Path(out_dir)
+    model_path = out_dir / "fixture_tiny.tflite"
+    atomic_write_bytes(model_path, tflite)
+    from export.runtime import load_interpreter
+
+    it = load_interpreter(tflite)
+    di, do = it.get_input_details()[0], it.get_output_details()[0]
+
+    def quant(d: dict) -> Quantization:
+        scale, zp = d["quantization"]
+        return Quantization(scale=float(scale), zero_point=int(zp))
+
+    manifest = Manifest(
+        model_file=model_path.name,
+        variant="fixture_tiny_int8",
+        input=InputSpec(height=h, width=w, dtype="uint8", quantization=quant(di)),
+        output=OutputSpec(height=h, width=w, kind="disparity", semantics="relative", units="relative",
+                          range=[0.1, 10.0], dtype="uint8", quantization=quant(do)),
+        notes="tiny seeded model for the depth-core golden fixtures (export/fixtures.py build_tiny_model)",
+    )
+    write_manifest(manifest, model_path)
+    return model_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m export.fixtures", description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", nargs="?", help="an exported .tflite with its manifest beside it")
+    ap.add_argument("out_dir", help="where the fixture files go (e.g. android_demo/depth-core/src/test/resources/fixtures)")
+    ap.add_argument("--tiny", action="store_true", help="build the tiny deterministic model (in a temp dir) and use it")
+    args = ap.parse_args(argv)
+    try:
+        if args.tiny == bool(args.model):
+            raise UsageError("give either MODEL or --tiny")
+        with tempfile.TemporaryDirectory() as tmp:
+            model = Path(args.model) if args.model else build_tiny_model(tmp)
+            for p in write_fixtures(model, args.out_dir):
+                print(f"{p} ({p.stat().st_size} bytes)")
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
