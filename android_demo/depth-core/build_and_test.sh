@@ -34,15 +34,17 @@ SOURCES=()
 while IFS= read -r f; do SOURCES+=("$f"); done < <(find "$HERE/src/main/kotlin" "$HERE/src/test/kotlin" -name '*.kt' | sort)
 STAMP="$BUILD/compiled.stamp"
 # Recompile when any source or the compiler changed since the last good compile.
-if [ "${REBUILD:-0}" = 1 ] || [ ! -f "$STAMP" ] || [ -n "$(find "$HERE/src/main/kotlin" "$HERE/src/test/kotlin" "$KOTLINC" -newer "$STAMP" -name '*.kt' -print -quit)" ] \
+if [ "${REBUILD:-0}" = 1 ] || [ ! -f "$STAMP" ] || [ -n "$(find "$HERE/src/main/kotlin" "$HERE/src/test/kotlin" -newer "$STAMP" -name '*.kt' -print -quit)" ] \
    || [ "$(cat "$STAMP")" != "$KOTLINC ${#SOURCES[@]}" ]; then
   rm -rf "$CLASSES" "$STAMP"
   mkdir -p "$CLASSES"
   echo "build_and_test: compiling ${#SOURCES[@]} Kotlin files with $KOTLINC"
   start=$(date +%s)
+  # The stamp takes the time compilation starts, so edits made meanwhile trigger the next compile.
+  echo "$KOTLINC ${#SOURCES[@]}" > "$STAMP.new"
   "$KOTLINC" -nowarn -jvm-target 17 -cp "$JUNIT_JAR:$HAMCREST_JAR" -d "$CLASSES" "${SOURCES[@]}"
   echo "build_and_test: compiled in $(( $(date +%s) - start ))s"
-  echo "$KOTLINC ${#SOURCES[@]}" > "$STAMP"
+  mv "$STAMP.new" "$STAMP"
 else
   echo "build_and_test: sources unchanged, reusing $CLASSES"
 fi
