@@ -32,12 +32,15 @@ class LiteRtRunner(context: Context, private val manifest: Manifest, cpuThreads:
         val model = mapAsset(context, manifest.modelFile)
         var gpuInterpreter: Interpreter? = null
         try {
-            CompatibilityList().use { compat ->
+            val compat = CompatibilityList()
+            try {
                 if (compat.isDelegateSupportedOnThisDevice) {
                     val delegate = GpuDelegate(compat.bestOptionsForThisDevice)
                     gpu = delegate
                     gpuInterpreter = Interpreter(model, Interpreter.Options().addDelegate(delegate))
                 }
+            } finally {
+                compat.close()
             }
         } catch (e: Exception) {
             // Unsupported ops or a driver problem: the CPU path below still works.

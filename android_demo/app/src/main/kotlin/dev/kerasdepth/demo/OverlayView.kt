@@ -14,7 +14,7 @@ import dev.kerasdepth.core.ComposedFrame
 class OverlayView @JvmOverloads constructor(context: Context, attrs: AttributeSet? = null) : View(context, attrs) {
     private var bitmap: Bitmap? = null
     private var status = ""
-    private val matrix = Matrix()
+    private val drawMatrix = Matrix()
     private val textPaint = Paint(Paint.ANTI_ALIAS_FLAG).apply {
         color = Color.WHITE
         textSize = 36f
@@ -35,9 +35,9 @@ class OverlayView @JvmOverloads constructor(context: Context, attrs: AttributeSe
         val b = bitmap ?: return
         // Centre-crop, like PreviewView's default FILL_CENTER.
         val s = maxOf(width / b.width.toFloat(), height / b.height.toFloat())
-        matrix.setScale(s, s)
-        matrix.postTranslate((width - b.width * s) / 2f, (height - b.height * s) / 2f)
-        canvas.drawBitmap(b, matrix, null)
+        drawMatrix.setScale(s, s)
+        drawMatrix.postTranslate((width - b.width * s) / 2f, (height - b.height * s) / 2f)
+        canvas.drawBitmap(b, drawMatrix, null)
         canvas.drawText(status, 24f, 60f, textPaint)
     }
 }
