@@ -132,3 +132,15 @@ def test_cli_pack_config_and_usage_errors(monkeypatch, tmp_path, capsys):
     assert _run_cli(monkeypatch, ["data", "pack", "--out", str(tmp_path / "x")]) == 2
     assert _run_cli(monkeypatch, ["data", "pack", "--dataset", "nope", "--path", "x", "--out", str(tmp_path / "x")]) == 2
     assert "unknown" in capsys.readouterr().err
+
+
+def test_pack_short_side_downscales_with_intrinsics(kitti_small, shared_data, tmp_path):
+    from keras_depth.data.registry import build_dataset as bd
+
+    full = bd({"type": "kitti_depth", "path": str(shared_data / "rgbd/kitti_annotated")}).take(1)
+    index = pack_tfrecords(full, str(tmp_path), shards=1, short_side=125)
+    assert index["short_side"] == 125
+    (s,) = _all(build_dataset({"type": "tfrecord", "path": str(tmp_path)}))
+    assert s["image"].shape == (125, 414, 3)  # 375x1242 -> x1/3
+    np.testing.assert_allclose(s["intrinsics"], [707.0493 / 3, 707.0493 / 3, (604.0814 + 0.5) / 3 - 0.5, (180.5066 + 0.5) / 3 - 0.5], rtol=1e-5)
+    assert set(np.unique(s["mask"])) <= {0.0, 1.0} and s["depth"][s["mask"] > 0].min() > 5.0

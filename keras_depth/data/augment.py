@@ -103,8 +103,8 @@ def resize_depth(depth: tf.Tensor, mask: tf.Tensor, size: Sequence[int], method:
 def _crop_resize_intrinsics(intr: tf.Tensor, x0: Any, y0: Any, crop_w: Any, crop_h: Any, out_w: int, out_h: int) -> tf.Tensor:
     """Pixel-centre convention: pixel i covers [i, i+1) so centres sit at i + 0.5 before and after."""
     intr = tf.cast(intr, tf.float32)
-    sx = out_w / tf.cast(crop_w, tf.float32)
-    sy = out_h / tf.cast(crop_h, tf.float32)
+    sx = tf.cast(out_w, tf.float32) / tf.cast(crop_w, tf.float32)
+    sy = tf.cast(out_h, tf.float32) / tf.cast(crop_h, tf.float32)
     x0 = tf.cast(x0, tf.float32)
     y0 = tf.cast(y0, tf.float32)
     new = tf.stack([intr[0] * sx, intr[1] * sy, (intr[2] - x0 + 0.5) * sx - 0.5, (intr[3] - y0 + 0.5) * sy - 0.5])
@@ -134,6 +134,27 @@ def resize_sample(sample: Sample, out_size: Sequence[int]) -> Sample:
     size = _size(out_size)
     shape = tf.shape(sample["image"])
     return _crop_resize(sample, 0, 0, shape[0], shape[1], size, "nearest")
+
+
+def shrink_sample(sample: Sample, short_side: int) -> Sample:
+    """Downscale (never upscale) so that min(height, width) is ``short_side``, keeping the aspect ratio;
+    resampled as :func:`resize_sample`. Output height and width are dynamic (they follow the input)."""
+    if short_side < 1:
+        raise ValueError(f"short_side: expected >= 1, got {short_side!r}")
+    shape = tf.shape(sample["image"])
+    hw = tf.cast(shape[:2], tf.float32)
+    scale = tf.minimum(1.0, short_side / tf.reduce_min(hw))
+    size = tf.maximum(tf.cast(tf.round(hw * scale), tf.int32), 1)
+    out = dict(sample)
+    for v in _views(sample):
+        img = tf.image.resize(tf.cast(sample[v["image"]], tf.float32), size, method="bilinear", antialias=True)
+        out[v["image"]] = tf.ensure_shape(tf.cast(tf.clip_by_value(tf.round(img), 0.0, 255.0), tf.uint8), [None, None, 3])
+        if v["depth"] in sample:
+            out[v["depth"]] = tf.ensure_shape(tf.image.resize(sample[v["depth"]], size, method="nearest"), [None, None, 1])
+            out[v["mask"]] = tf.ensure_shape(tf.image.resize(sample[v["mask"]], size, method="nearest"), [None, None, 1])
+        if v["intrinsics"] in sample:
+            out[v["intrinsics"]] = _crop_resize_intrinsics(sample[v["intrinsics"]], 0, 0, shape[1], shape[0], size[1], size[0])
+    return out
 
 
 def random_scale_crop(
@@ -175,12 +196,12 @@ def _rotate(image: tf.Tensor, angle: tf.Tensor, interpolation: str, fill_mode: s
         images=tf.cast(image, tf.float32)[None], transforms=transform[None], output_shape=shape[:2],
         fill_value=0.0, interpolation=interpolation, fill_mode=fill_mode,
     )[0]
-    return tf.ensure_shape(out, image.shape)
+    return tf.ensure_shape(out, image.shape)  # static shape kept for Dataset.map
 
 
 def random_rotation(sample: Sample, max_degrees: float, seed: SeedLike = None) -> Sample:
     """Rotate by ``U(-max_degrees, max_degrees)`` about the image centre (positive = counter-clockwise on
-    screen, as OpenCV's ``getRotationMatrix2D``): image bilinear (reflected
+    screen, as OpenCV's ``getRotationMatrix2D``): image bilinear (edge-replicated
     borders), depth and mask nearest; pixels rotated in from outside are invalid (mask 0, depth 0).
 
     Intrinsics are kept: for a principal point near the centre this is a camera roll. Stereo pairs are
@@ -191,12 +212,14 @@ def random_rotation(sample: Sample, max_degrees: float, seed: SeedLike = None) -
     draws = _Draws(seed)
     angle = draws.uniform([], -max_degrees, max_degrees) * (math.pi / 180.0)
     out = dict(sample)
-    img = _rotate(sample["image"], angle, "BILINEAR", "REFLECT")
+    # Edge-replicated borders: cheaper than reflection; their depth is marked invalid anyway.
+    img = _rotate(sample["image"], angle, "BILINEAR", "NEAREST")
     out["image"] = tf.cast(tf.clip_by_value(tf.round(img), 0.0, 255.0), tf.uint8)
     if "depth" in sample:
-        m = _rotate(sample["mask"], angle, "NEAREST", "CONSTANT")
-        out["mask"] = m
-        out["depth"] = _rotate(sample["depth"], angle, "NEAREST", "CONSTANT") * m
+        # One warp for both maps (the transform is the op's main cost).
+        dm = _rotate(tf.concat([sample["depth"], sample["mask"]], -1), angle, "NEAREST", "CONSTANT")
+        out["mask"] = dm[..., 1:2]
+        out["depth"] = dm[..., 0:1] * dm[..., 1:2]
     return out
 
 

@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pack.add_argument("--depth-encoding", default="float16", choices=["float16", "png16"])
     pack.add_argument("--depth-scale", type=float, default=256.0, help="png16: stored value = depth * scale (default 256)")
     pack.add_argument("--image-format", default="png", choices=["png", "jpeg"])
+    pack.add_argument("--short-side", type=int, metavar="PIXELS",
+                      help="store frames downscaled to this shorter side (e.g. a bit above the training size)")
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def _pack_one(entry: dict[str, Any], out: str, args: argparse.Namespace, context
     ds = build_dataset(entry, **context)
     try:
         index = pack_tfrecords(ds, out, args.shards, image_format=args.image_format, depth_encoding=args.depth_encoding,
-                               depth_scale=args.depth_scale, source={k: v for k, v in entry.items() if k != "weight"})
+                               depth_scale=args.depth_scale, short_side=args.short_side, source={k: v for k, v in entry.items() if k != "weight"})
     except tf.errors.OpError as e:
         reraise_data_error(e)
         raise

@@ -103,13 +103,16 @@ def _write_text(path: str, text: str) -> None:
 
 
 def pack_tfrecords(dataset: tf.data.Dataset, out_dir: str, shards: int, *, image_format: str = "png",
-                   depth_encoding: str = "float16", depth_scale: float = 256.0, source: Optional[dict] = None) -> dict[str, Any]:
+                   depth_encoding: str = "float16", depth_scale: float = 256.0, short_side: Optional[int] = None,
+                   source: Optional[dict] = None) -> dict[str, Any]:
     """Write a dataset of raw samples as ``shards`` TFRecord files plus ``index.json``; returns the index.
 
     Samples go round-robin to shards, so shard sizes differ by at most one. Each shard is written under
     a temporary name and renamed when complete; the index is written last, so a folder with an
     ``index.json`` is always a complete set. ``depth_encoding``: ``float16`` (relative precision 1e-3)
     or ``png16`` (``round(depth * depth_scale)``; 256 = KITTI's 1/256 m steps, up to 256 m).
+    ``short_side``: store frames downscaled so their shorter side is at most this many pixels (e.g. a
+    little above the training size), which makes every later epoch decode and resize less.
     """
     if shards < 1:
         raise UsageError(f"shards: expected >= 1, got {shards}")
@@ -120,6 +123,12 @@ def pack_tfrecords(dataset: tf.data.Dataset, out_dir: str, shards: int, *, image
     if not depth_scale > 0:
         raise UsageError(f"depth_scale: expected > 0, got {depth_scale}")
     stereo = "image_right" in dataset.element_spec
+    if short_side is not None:
+        if short_side < 1:
+            raise UsageError(f"short_side: expected >= 1, got {short_side}")
+        from keras_depth.data.augment import shrink_sample
+
+        dataset = dataset.map(lambda s: shrink_sample(s, int(short_side)), num_parallel_calls=tf.data.AUTOTUNE)
     tf.io.gfile.makedirs(out_dir)
     names = [_shard_name(i, shards) for i in range(shards)]
     tmp = [posixpath.join(out_dir, f".{n}.tmp") for n in names]
@@ -145,6 +154,7 @@ def pack_tfrecords(dataset: tf.data.Dataset, out_dir: str, shards: int, *, image
     index = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "shards": names, "counts": counts, "total": sum(counts),
         "image_format": image_format, "depth_encoding": depth_encoding, "depth_scale": depth_scale, "stereo": stereo,
+        "short_side": short_side,
         "semantics_counts": semantics_counts, "source": source or {},
     }
     _write_text(posixpath.join(out_dir, INDEX_NAME), json.dumps(index, indent=2, sort_keys=True))
