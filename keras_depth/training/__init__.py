@@ -1,0 +1,1 @@
+"""Training through ``model.fit``: strategy, optimizer, callbacks, saving."""

@@ -1,0 +1,59 @@
+"""Callbacks: atomic best-model checkpoints and colour-mapped depth images in TensorBoard."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from keras_depth.io import atomic_write_with
+from keras_depth.kerasapi import keras
+from keras_depth.visualize import colorize
+
+
+def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
+    """``model.save`` into a temporary file, then rename: a crash never leaves a torn model file."""
+    atomic_write_with(path, lambda tmp: model.save(tmp))
+
+
+class AtomicModelCheckpoint(keras.callbacks.Callback):
+    """ModelCheckpoint's ``save_best_only`` behaviour, with atomic writes (Keras writes in place)."""
+
+    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", mode: str = "min"):
+        super().__init__()
+        self.filepath = Path(filepath)
+        self.monitor = monitor
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.best = math.inf
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        if self.sign * value < self.best:
+            self.best = self.sign * value
+            save_model_atomic(self.model, self.filepath)
+
+
+class DepthImageSummary(keras.callbacks.Callback):
+    """Writes input | ground truth | prediction, colour-mapped, to TensorBoard after every epoch."""
+
+    def __init__(self, log_dir: str | os.PathLike, x: np.ndarray, y: np.ndarray, vmin: float, vmax: float):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
+        self.x, self.y, self.vmin, self.vmax = x, y, vmin, vmax
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        pred = self.model.predict(self.x, verbose=0)
+        rows = []
+        for i in range(len(self.x)):
+            img = (np.clip(self.x[i], 0, 1) * 255).astype(np.uint8)
+            gt = colorize(self.y[i, ..., 0], self.vmin, self.vmax, mask=self.y[i, ..., 1])
+            pr = colorize(pred[i, ..., 0], self.vmin, self.vmax)
+            rows.append(np.concatenate([img, gt, pr], axis=1))
+        with self.writer.as_default():
+            tf.summary.image("input|gt|prediction", np.stack(rows), step=epoch, max_outputs=len(rows))
+        self.writer.flush()
