@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-python bench clean
+.PHONY: setup demo test test-python test-kotlin bench clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "keras-depth needs Python 3.11 (set PYTHON=...)")'
@@ -24,7 +24,13 @@ demo: setup
 test-python: setup
 	$(PY) -m pytest -q
 
-test: test-python
+# depth-core (the Android demo's model-facing logic) on the JVM: JDK + junit4 from Debian,
+# kotlinc from the npm registry, installed by its setup script when missing.
+test-kotlin:
+	android_demo/depth-core/setup.sh
+	android_demo/depth-core/build_and_test.sh
+
+test: test-kotlin test-python
 
 bench: setup
 	$(PY) benchmarks/run_all.py
