@@ -7,7 +7,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -72,7 +72,7 @@ def _steps(config: Config, split: str, override: Optional[int]) -> int:
     return max(1, n // config.data.batch_size)
 
 
-def train(config: Config, resume: bool = True) -> TrainResult:
+def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -> TrainResult:
     """Train ``config``; re-running the same command after an interruption resumes (BackupAndRestore)."""
     if config.train.mode not in SUPERVISED_MODES:
         raise UsageError(f"train.mode {config.train.mode!r}: expected one of {SUPERVISED_MODES}")
@@ -100,6 +100,7 @@ def train(config: Config, resume: bool = True) -> TrainResult:
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
         DepthImageSummary(out / "logs", xs.numpy(), ys.numpy(), spec.min_depth, spec.max_depth),
         keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
     ]
     if not resume:
         import shutil
