@@ -1,0 +1,76 @@
+"""Per frame: the exported model's depth -> aligned (optionally stabilised) scene depth.
+
+Used by the demo and by the temporal evaluation, so the flicker measured is that of the depth the
+demo occludes with. Alignment and smoothing happen at the model's output resolution.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from keras_depth.ar.placement import (
+    IDENTITY, Alignment, MetricPoint, depth_to_disparity, disparity_to_depth, fit_alignment, points_for_frame,
+)
+from keras_depth.ar.temporal import TemporalSmoother, to_gray
+from keras_depth.errors import UsageError
+
+
+@dataclasses.dataclass
+class SceneFrame:
+    depth: np.ndarray  # float32 [h, w] aligned depth (metres when metric or aligned to metric), NaN invalid
+    disparity: np.ndarray  # float32 [h, w] its inverse
+    raw_depth: np.ndarray  # the model's depth per the manifest (relative or metric)
+    alignment: Alignment
+    gray: np.ndarray  # float32 [h, w] luma of the frame at the output resolution
+    aligned: bool  # False when a needed fit failed and the last good alignment was reused
+
+
+class ScenePipeline:
+    """Relative models are aligned each frame to ``anchor`` (a pixel of the frame with its metric
+    depth) plus any sparse metric points; metric models only to sparse points, when given."""
+
+    def __init__(self, estimator, anchor: Optional[MetricPoint] = None,
+                 sparse_points: Optional[dict] = None, smoother: Optional[TemporalSmoother] = None):
+        self.estimator = estimator
+        out = estimator.manifest.output
+        self.relative = out.semantics != "metric"
+        self.out_hw = (out.height, out.width)
+        self.anchor = anchor
+        self.sparse_points = sparse_points
+        self.smoother = smoother
+        self._last = IDENTITY
+        self.fit_failures = 0
+
+    def references(self, frame_hw: tuple[int, int], index: int) -> list[MetricPoint]:
+        """The metric points of frame ``index``, in output-map pixels."""
+        sy, sx = self.out_hw[0] / frame_hw[0], self.out_hw[1] / frame_hw[1]
+        pts = points_for_frame(self.sparse_points, index)
+        if self.relative and self.anchor is not None:
+            pts = pts + [self.anchor]
+        return [p.scaled(sx, sy) for p in pts]
+
+    def process(self, rgb: np.ndarray, index: int) -> SceneFrame:
+        import cv2
+
+        raw = self.estimator.predict_depth(rgb).astype(np.float32)
+        if raw.shape != self.out_hw:
+            raise UsageError(f"model output {raw.shape} disagrees with the manifest's {self.out_hw}")
+        rel_disp = depth_to_disparity(raw)
+        refs = self.references(rgb.shape[:2], index)
+        alignment, ok = IDENTITY, True
+        if refs:
+            try:
+                alignment = self._last = fit_alignment(rel_disp, refs)
+            except UsageError:
+                alignment, ok = self._last, False
+                self.fit_failures += 1
+        gray = to_gray(cv2.resize(rgb, (self.out_hw[1], self.out_hw[0]), interpolation=cv2.INTER_AREA))
+        if self.smoother is not None:
+            alignment = self.smoother.smooth_alignment(alignment)
+        disp = alignment.disparity(rel_disp)
+        disp = np.where(disp > 0, disp, np.nan).astype(np.float32)
+        if self.smoother is not None:
+            disp = self.smoother.smooth_disparity(disp, gray)
+        return SceneFrame(disparity_to_depth(disp), disp, raw, alignment, gray, ok)

@@ -1,0 +1,169 @@
+"""Where the virtual object goes, and how relative depth is made metric enough to occlude it.
+
+A relative-depth model knows disparity only up to scale and shift (MiDaS), so each frame is aligned
+to metric references, ``metric_disparity = scale * relative_disparity + shift``, the same as
+depth-core's Alignment.kt: least squares in disparity space over two or more points, and for a
+single anchor a scale alone (the median ratio, which for one point is that point's ratio).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from keras_depth.errors import DataError, UsageError
+
+# A relative-depth model with only a pixel anchor has no metric reference: the anchor is taken to
+# be this far away, so the object has a size in metres. --distance replaces it with a known value.
+NOMINAL_ANCHOR_DEPTH = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricPoint:
+    """A metric depth sample (metres) at pixel (x, y) of some image, e.g. an AR plane hit."""
+
+    x: float
+    y: float
+    depth: float
+
+    def scaled(self, sx: float, sy: float) -> "MetricPoint":
+        """The same point in an image resized by (sx, sy) (pixel centres kept)."""
+        return MetricPoint((self.x + 0.5) * sx - 0.5, (self.y + 0.5) * sy - 0.5, self.depth)
+
+
+@dataclasses.dataclass(frozen=True)
+class Alignment:
+    """Maps relative disparity to metric disparity: ``metric = scale * relative + shift``."""
+
+    scale: float = 1.0
+    shift: float = 0.0
+
+    def disparity(self, relative_disparity: np.ndarray) -> np.ndarray:
+        return (self.scale * np.asarray(relative_disparity, np.float64)).astype(np.float32) + np.float32(self.shift)
+
+    def depth_from_disparity(self, relative_disparity: np.ndarray) -> np.ndarray:
+        """Metric depth ``1 / (scale d + shift)``; NaN where that is not finite and positive."""
+        return disparity_to_depth(self.disparity(relative_disparity))
+
+
+IDENTITY = Alignment(1.0, 0.0)
+
+
+def depth_to_disparity(depth: np.ndarray) -> np.ndarray:
+    """1 / depth, NaN where depth is not finite and positive."""
+    d = np.asarray(depth, np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(d) & (d > 0), 1.0 / d, np.nan).astype(np.float32)
+
+
+disparity_to_depth = depth_to_disparity  # the same map both ways
+
+
+def sample(values: np.ndarray, x: float, y: float, radius: int = 0) -> Optional[float]:
+    """The median finite value in the (2 radius + 1)^2 window at pixel (round(x), round(y)); None if off the map or none is finite."""
+    h, w = values.shape
+    xi, yi = int(round(x)), int(round(y))
+    if not (0 <= xi < w and 0 <= yi < h):
+        return None
+    win = values[max(0, yi - radius):yi + radius + 1, max(0, xi - radius):xi + radius + 1]
+    win = win[np.isfinite(win)]
+    return float(np.median(win)) if win.size else None
+
+
+def _usable(points: Iterable[MetricPoint], rel: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for p in points:
+        if not (p.depth > 0 and math.isfinite(p.depth)):
+            continue
+        v = sample(rel, p.x, p.y, radius)
+        if v is None:
+            continue
+        xs.append(v)
+        ys.append(p.depth)
+    return np.array(xs, np.float64), np.array(ys, np.float64)
+
+
+def fit_scale_shift(relative_disparity: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> Alignment:
+    """Least-squares (scale, shift) with ``scale * d[p] + shift ~= 1 / p.depth`` (Alignment.fitScaleShift).
+
+    Points off the map, with invalid depth or a non-finite prediction are skipped; at least two
+    usable points with distinct predictions are needed.
+    """
+    x, depth = _usable(points, relative_disparity, radius)
+    n = len(x)
+    if n < 2:
+        raise UsageError(f"scale/shift fit needs at least 2 valid points, got {n}")
+    y = 1.0 / depth
+    sx, sy, sxx, sxy = x.sum(), y.sum(), (x * x).sum(), (x * y).sum()
+    det = n * sxx - sx * sx
+    if not det > 1e-12 * n * n * (1 + sxx / n):
+        raise UsageError("scale/shift fit is degenerate: the points' predicted disparities are all equal")
+    scale = (n * sxy - sx * sy) / det
+    return Alignment(float(scale), float((sy - scale * sx) / n))
+
+
+def median_scale(relative_depth: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> float:
+    """The median of ``p.depth / relative_depth[p]`` (Alignment.medianScale): multiply relative depth by it."""
+    d, depth = _usable(points, relative_depth, radius)
+    keep = d > 0
+    if not keep.any():
+        raise UsageError("median scale needs at least 1 valid point")
+    return float(np.median(depth[keep] / d[keep]))
+
+
+def fit_alignment(relative_disparity: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> Alignment:
+    """Scale and shift from two or more distinct points; scale alone (shift 0) from one.
+
+    One point fixes only one degree of freedom: scale-only is the choice that keeps disparity 0 at
+    infinity. Raises :class:`UsageError` when no point is usable.
+    """
+    x, _ = _usable(points, relative_disparity, radius)
+    if len(x) >= 2 and np.ptp(x) > 1e-6 * max(float(np.abs(x).max()), 1e-12):
+        return fit_scale_shift(relative_disparity, points, radius)
+    rel_depth = depth_to_disparity(relative_disparity)
+    return Alignment(1.0 / median_scale(rel_depth, points, radius), 0.0)
+
+
+def load_sparse_points(path: str | os.PathLike) -> dict[Optional[int], list[MetricPoint]]:
+    """Sparse metric points from a text file: lines ``x y depth`` (every frame) or ``frame x y depth``.
+
+    Pixels are in the input frame's coordinates, depth in metres; commas or spaces separate values
+    and ``#`` starts a comment. Returns points by frame index (None: every frame).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--sparse-points: file not found: {path}")
+    out: dict[Optional[int], list[MetricPoint]] = {}
+    for lineno, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        tokens = raw.split("#", 1)[0].replace(",", " ").split()
+        if not tokens:
+            continue
+        where = f"{path}:{lineno}"
+        if len(tokens) not in (3, 4):
+            raise DataError(f"{where}: expected 'x y depth' or 'frame x y depth', got {raw.strip()!r}")
+        try:
+            vals = [float(t) for t in tokens]
+        except ValueError:
+            raise DataError(f"{where}: expected numbers, got {raw.strip()!r}") from None
+        frame = None
+        if len(vals) == 4:
+            if vals[0] != int(vals[0]) or vals[0] < 0:
+                raise DataError(f"{where}: frame index must be a non-negative integer, got {tokens[0]!r}")
+            frame = int(vals.pop(0))
+        x, y, depth = vals
+        if not (depth > 0 and math.isfinite(depth)):
+            raise DataError(f"{where}: depth must be a positive number of metres, got {depth}")
+        out.setdefault(frame, []).append(MetricPoint(x, y, depth))
+    if not out:
+        raise DataError(f"{path}: no points")
+    return out
+
+
+def points_for_frame(points: Optional[dict[Optional[int], list[MetricPoint]]], frame: int) -> list[MetricPoint]:
+    if not points:
+        return []
+    return list(points.get(None, [])) + list(points.get(frame, []))
