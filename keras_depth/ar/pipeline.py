@@ -52,9 +52,13 @@ class ScenePipeline:
         return [p.scaled(sx, sy) for p in pts]
 
     def process(self, rgb: np.ndarray, index: int) -> SceneFrame:
+        return self.process_depth(self.estimator.predict_depth(rgb), rgb, index)
+
+    def process_depth(self, raw: np.ndarray, rgb: np.ndarray, index: int) -> SceneFrame:
+        """As :meth:`process`, from the model's depth already predicted for ``rgb``."""
         import cv2
 
-        raw = self.estimator.predict_depth(rgb).astype(np.float32)
+        raw = np.asarray(raw, np.float32)
         if raw.shape != self.out_hw:
             raise UsageError(f"model output {raw.shape} disagrees with the manifest's {self.out_hw}")
         rel_disp = depth_to_disparity(raw)
