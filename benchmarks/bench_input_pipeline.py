@@ -1,0 +1,172 @@
+"""Images/s of the 256x256 augmented input pipeline, from raw files and from TFRecords, against the
+default model's training rate on the same machine.
+
+    .venv/bin/python benchmarks/bench_input_pipeline.py                  # Redwood + KITTI, model at 128 and 256
+    .venv/bin/python benchmarks/bench_input_pipeline.py --no-model       # input only
+    .venv/bin/python benchmarks/bench_input_pipeline.py --images 200 --json out.json
+
+Target (keras-depth issue): input images/s >= 5x the images/s that the default model trains at, so
+input never limits training. Pipeline: reader -> repeat -> augment_sample (random scale-crop to
+256x256, flip, 5 deg rotation, colour jitter) -> batch 16 -> prefetch, with tf.data's AUTOTUNE
+parallelism. Raw files: real Redwood (640x480 JPEG + 16-bit PNG) and KITTI (1242x375 PNG + 16-bit
+PNG) frames from ../shared/data, read through the registered readers. TFRecords: the same frames
+packed by ``pack_tfrecords`` (PNG images, float16 depth). Figures are printed, not asserted: on shared
+machines they move with whatever else runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("KERAS_DEPTH_SHARED", REPO.parent / "shared")) / "data"
+SOURCES = {
+    "redwood": {"type": "folder_pairs", "path": str(SHARED / "rgbd/open3d_redwood_tum_sun_nyuraw"), "format": "png16", "scale": 1000},
+    "kitti": {"type": "kitti_depth", "path": str(SHARED / "rgbd/kitti_annotated")},
+}
+TARGET_RATIO = 5.0
+BATCH = 16
+
+
+def _augmented(ds, size: int, rotation: float):
+    import tensorflow as tf
+
+    from keras_depth.data.augment import augment_sample
+
+    def aug(s):
+        s = {k: s[k] for k in ("image", "depth", "mask", "semantics", "intrinsics")}
+        return augment_sample(s, out_size=[size, size], random_crop=True, crop_scale=[0.75, 1.0], flip=True,
+                              rotation_deg=rotation, color_jitter=0.2)
+
+    return ds.repeat().map(aug, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+
+
+def _cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)  # all threads of this process
+    return r.ru_utime + r.ru_stime
+
+
+def _rate(ds, images: int) -> tuple[float, float]:
+    """(images/s wall-clock, CPU milliseconds per image). The CPU figure holds when other jobs share
+    the cores and the wall-clock one drops."""
+    it = iter(ds)
+    next(it)  # warm-up: graph tracing, thread pools, first files
+    batches = max(1, images // BATCH)
+    t, c = time.perf_counter(), _cpu_seconds()
+    for _ in range(batches):
+        next(it)
+    n = batches * BATCH
+    return n / (time.perf_counter() - t), 1000.0 * (_cpu_seconds() - c) / n
+
+
+
+
+def model_rate(size: int, steps: int) -> Optional[tuple[float, float]]:
+    """Images/s of ``model.fit`` steps of the default model (config default) on in-memory batches."""
+    try:
+        from keras_depth.models import build_model
+    except ImportError:
+        return None
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_depth.config import Config
+    from keras_depth.kerasapi import keras
+    from keras_depth.spec import DepthSpec
+
+    cfg = Config()
+    try:
+        model = build_model(cfg.model.name, (size, size, 3), DepthSpec.from_dict(cfg.model.spec), None, **cfg.model.params)
+    except Exception as e:  # noqa: BLE001 -- the model is another module's work; report the input alone
+        print(f"model: build_model failed ({type(e).__name__}: {e}); input figures only")
+        return None
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+    x = np.random.default_rng(0).uniform(size=(BATCH, size, size, 3)).astype(np.float32)
+    y = np.random.default_rng(1).uniform(0.5, 5, size=(BATCH,) + tuple(model.output_shape[1:])).astype(np.float32)
+    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
+    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)  # warm-up (tracing)
+    t, c = time.perf_counter(), _cpu_seconds()
+    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+    n = steps * BATCH
+    return n / (time.perf_counter() - t), 1000.0 * (_cpu_seconds() - c) / n
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=480, help="images timed per measurement (after one warm-up batch)")
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--sources", default="redwood,kitti")
+    ap.add_argument("--rotation", type=float, default=5.0, help="max rotation in degrees (0: the training pipeline's default)")
+    ap.add_argument("--short-side", type=int, default=288, help="also pack downscaled to this short side (0: skip)")
+    ap.add_argument("--model-steps", type=int, default=5)
+    ap.add_argument("--no-model", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+
+    import tensorflow as tf
+
+    from keras_depth.data.registry import build_dataset
+    from keras_depth.data.tfrecord import pack_tfrecords
+
+    result: dict = {"benchmark": "input_pipeline", "size": args.size, "batch": BATCH, "rotation_deg": args.rotation, "cpus": os.cpu_count(),
+                    "gpus": len(tf.config.list_physical_devices("GPU")), "input": {}}
+    with tempfile.TemporaryDirectory(prefix="bench_input_") as tmp:
+        for name in args.sources.split(","):
+            entry = SOURCES[name]
+            raw = build_dataset(entry)
+            r_raw, c_raw = _rate(_augmented(raw, args.size, args.rotation), args.images)
+            row = {"raw": {"images_per_s": round(r_raw, 1), "cpu_ms_per_image": round(c_raw, 1)}}
+            line = f"{name:8s} raw files: {r_raw:6.1f}/s {c_raw:5.1f} cpu-ms"
+            for short in (None, args.short_side or None) if args.short_side else (None,):
+                out = Path(tmp) / f"{name}_{short}"
+                t = time.perf_counter()
+                index = pack_tfrecords(raw.repeat(4), str(out), shards=4, short_side=short)
+                pack_rate = index["total"] / (time.perf_counter() - t)
+                r_rec, c_rec = _rate(_augmented(build_dataset({"type": "tfrecord", "path": str(out)}), args.size, args.rotation), args.images)
+                key = "tfrecord" if short is None else f"tfrecord_short{short}"
+                row[key] = {"images_per_s": round(r_rec, 1), "cpu_ms_per_image": round(c_rec, 1), "pack_images_per_s": round(pack_rate, 1)}
+                line += f"   {key}: {r_rec:6.1f}/s {c_rec:5.1f} cpu-ms"
+            result["input"][name] = row
+            print(line, flush=True)
+    if not args.no_model:
+        from keras_depth.config import Config
+
+        default = Config().data.image_size[0]
+        result["model"] = {}
+        for size in sorted({default, args.size}):
+            rate = model_rate(size, args.model_steps)
+            if rate is None:
+                print("model: keras_depth.models.build_model is not available; input figures only")
+                break
+            result["model"][str(size)] = {"images_per_s": round(rate[0], 2), "cpu_ms_per_image": round(rate[1], 1)}
+            print(f"model    default preset, fit at {size}x{size}, batch {BATCH}: {rate[0]:6.2f}/s {rate[1]:6.1f} cpu-ms", flush=True)
+        if result["model"]:
+            # Contention moves wall-clock rates, so the ratio is taken on CPU cost: how many images the input
+            # prepares for the CPU time the model spends training on one. (With the cores to itself,
+            # images/s = cores * 1000 / cpu-ms.)
+            result["ratios"] = {}
+            for msize, m in result["model"].items():
+                for name, row in result["input"].items():
+                    for key, v in row.items():
+                        ratio = m["cpu_ms_per_image"] / v["cpu_ms_per_image"]
+                        result["ratios"][f"model{msize}/{name}/{key}"] = round(ratio, 1)
+                        print(f"ratio    model at {msize}: {name}/{key}: input {ratio:5.1f}x the model's rate "
+                              f"(target >= {TARGET_RATIO:.0f}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
