@@ -59,6 +59,7 @@ class BadDataLog:
         self.strict_errors: dict[str, DataError] = {}  # message -> error, for reraise_data_error
 
     def report(self, reader: str, path: str, reason: str, strict: bool) -> None:
+        reason = " ".join(str(reason).split())  # one line, whatever the decoder said
         message = reason if reason.startswith(str(path)) else f"{path}: {reason}"
         if strict:
             err = DataError(f"{reader}: {message}")
