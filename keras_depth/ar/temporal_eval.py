@@ -74,8 +74,8 @@ def markdown_table(results: Sequence[dict]) -> str:
             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         a, b = r["without"], r["with"]
-        rows.append(f"| {Path(r['model']).name} ({r['semantics']}) | {r['frames']} | {a['flicker']:.5f} | {b['flicker']:.5f} "
-                    f"| {100 * r['reduction']:.1f}% | {a['flicker_rel']:.5f} | {b['flicker_rel']:.5f} | {100 * a['static_fraction']:.1f}% |")
+        rows.append(f"| {Path(r['model']).name} ({r['semantics']}) | {r['frames']} | {a['flicker']:.4g} | {b['flicker']:.4g} "
+                    f"| {100 * r['reduction']:.1f}% | {a['flicker_rel']:.4g} | {b['flicker_rel']:.4g} | {100 * a['static_fraction']:.1f}% |")
     return "\n".join(rows)
 
 
