@@ -137,10 +137,23 @@ def write_manifest(manifest: Manifest, model_path: str | os.PathLike) -> Path:
     return path
 
 
-def read_manifest(model_path: str | os.PathLike) -> Manifest:
-    """The manifest beside ``model_path`` (or ``model_path`` itself when it is a ``.json``)."""
+def read_manifest(model_path: str | os.PathLike, manifest: Optional[str | os.PathLike] = None) -> Manifest:
+    """The manifest of ``model_path``: ``manifest`` when given (a third-party model's hand-written
+    one), else the JSON beside it (or ``model_path`` itself when it is a ``.json``), else the copy
+    embedded in the ``.tflite`` (export.metadata)."""
     p = Path(model_path)
+    if manifest is not None:
+        path = Path(manifest)
+        if not path.is_file():
+            raise UsageError(f"--manifest {path}: file not found")
+        return Manifest.from_json(path.read_text(), where=str(path))
     path = p if p.suffix == ".json" else manifest_path(p)
     if not path.is_file():
+        if p.suffix == ".tflite" and p.is_file():
+            from export.metadata import read_embedded_manifest
+
+            embedded = read_embedded_manifest(p)
+            if embedded is not None:
+                return embedded
         raise UsageError(f"{p}: no manifest at {path} (every model needs one; see docs/contracts.md)")
     return Manifest.from_json(path.read_text(), where=str(path))

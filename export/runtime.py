@@ -38,10 +38,17 @@ def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, del
 class TFLiteDepthEstimator:
     """RGB uint8 frame in, depth (or the raw output) out, following the manifest exactly."""
 
-    def __init__(self, model_path: str | os.PathLike, manifest: Optional[Manifest] = None, num_threads: int = 2):
-        self.model_path = Path(model_path)
+    def __init__(self, model_path: str | os.PathLike | bytes, manifest: Optional[Manifest] = None, num_threads: int = 2):
+        """``model_path``: a ``.tflite`` file, or its bytes (then ``manifest`` is required)."""
+        if isinstance(model_path, (bytes, bytearray)):
+            if manifest is None:
+                raise UsageError("TFLiteDepthEstimator: a model given as bytes needs its manifest")
+            self.model_path = Path("<bytes>")
+            self.interpreter = load_interpreter(bytes(model_path), num_threads=num_threads)
+        else:
+            self.model_path = Path(model_path)
+            self.interpreter = load_interpreter(self.model_path, num_threads=num_threads)
         self.manifest = manifest or read_manifest(self.model_path)
-        self.interpreter = load_interpreter(self.model_path, num_threads=num_threads)
         self._in = self.interpreter.get_input_details()[0]
         self._out = self.interpreter.get_output_details()[0]
         m = self.manifest.input

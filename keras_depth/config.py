@@ -77,6 +77,14 @@ class ExportConfig:
     representative_samples: int = 64
     io_dtype: str = "uint8"  # interface of the integer variants: uint8 | int8 | float32
     parity_samples: int = 8
+    # Calibration set of int8_ptq: dataset entries like data.train's; None = data.train.
+    calibration: typing.Optional[list] = None
+    float_layers: list = dataclasses.field(default_factory=list)  # Keras layer names kept in float in int8_ptq
+    # keras-depth benchmark: resolutions ([height, width]; [] = the model's own), threads, timed runs, peers.
+    benchmark_resolutions: list = dataclasses.field(default_factory=list)
+    benchmark_threads: list = dataclasses.field(default_factory=lambda: [1, 2])
+    benchmark_runs: int = 30
+    peers: list = dataclasses.field(default_factory=lambda: ["fastdepth_224_int8"])
 
 
 @dataclasses.dataclass
@@ -87,6 +95,8 @@ class EvalConfig:
     crop: typing.Optional[list] = None  # [top, bottom, left, right] as fractions of the image
     averaging: str = "per_image"  # per_image | pooled
     figure_samples: int = 4
+    # Named evaluation sets for `keras-depth evaluate --data NAME`: NAME -> dataset entries like data.val's.
+    datasets: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

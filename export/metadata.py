@@ -1,0 +1,79 @@
+"""The manifest embedded in the ``.tflite`` flatbuffer as a named metadata buffer.
+
+TFLite's ``Model.metadata`` is a list of ``{name, buffer}`` pairs that every runtime ignores, so a
+model file can carry its own manifest (the JSON beside it stays the primary copy: Kotlin and the
+evaluator read that; the embedded one lets a lone ``.tflite`` be identified). We edit the flatbuffer
+with the object API of the schema module that ships with ai-edge-litert, so no TF import is needed.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from export.manifest import Manifest
+from keras_depth.errors import UsageError
+
+METADATA_NAME = "keras_depth_manifest"
+_FILE_IDENTIFIER = b"TFL3"
+
+
+def _schema():
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema
+
+
+def _read_model(tflite: bytes):
+    schema = _schema()
+    if len(tflite) < 8 or tflite[4:8] != _FILE_IDENTIFIER:
+        raise UsageError("not a TFLite flatbuffer (no 'TFL3' identifier)")
+    return schema, schema.Model.GetRootAsModel(tflite, 0)
+
+
+def embed_manifest(tflite: bytes, manifest: Manifest | str) -> bytes:
+    """``tflite`` with the manifest JSON in metadata ``keras_depth_manifest`` (replacing any earlier one)."""
+    import flatbuffers
+    import numpy as np
+
+    text = manifest if isinstance(manifest, str) else manifest.to_json()
+    schema, model = _read_model(tflite)
+    obj = schema.ModelT.InitFromObj(model)
+    obj.buffers = obj.buffers or []
+    old = [m for m in (obj.metadata or []) if (m.name or b"").decode() == METADATA_NAME]
+    obj.metadata = [m for m in (obj.metadata or []) if m not in old]
+    for m in sorted(old, key=lambda m: -m.buffer):
+        if m.buffer == len(obj.buffers) - 1:  # ours, appended last: drop it rather than orphan it
+            obj.buffers.pop()
+    buf = schema.BufferT()
+    buf.data = np.frombuffer(text.encode("utf-8"), np.uint8)
+    obj.buffers.append(buf)
+    meta = schema.MetadataT()
+    meta.name = METADATA_NAME
+    meta.buffer = len(obj.buffers) - 1
+    obj.metadata.append(meta)
+    builder = flatbuffers.Builder(len(tflite) + len(text) + 1024)
+    builder.Finish(obj.Pack(builder), file_identifier=_FILE_IDENTIFIER)
+    return bytes(builder.Output())
+
+
+def embedded_manifest_text(tflite: bytes) -> Optional[str]:
+    """The embedded manifest JSON, or None when the model carries none."""
+    _, model = _read_model(tflite)
+    for i in range(model.MetadataLength()):
+        meta = model.Metadata(i)
+        if (meta.Name() or b"").decode() == METADATA_NAME:
+            data = model.Buffers(meta.Buffer()).DataAsNumpy()
+            return bytes(data).decode("utf-8")
+    return None
+
+
+def read_embedded_manifest(model: str | os.PathLike | bytes) -> Optional[Manifest]:
+    """The manifest embedded in a ``.tflite`` (path or bytes), validated; None when there is none."""
+    where = "<bytes>" if isinstance(model, (bytes, bytearray)) else str(model)
+    blob = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    try:
+        text = embedded_manifest_text(blob)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
+    return None if text is None else Manifest.from_json(text, where=f"{where} (embedded {METADATA_NAME})")

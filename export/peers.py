@@ -1,0 +1,96 @@
+"""Third-party ("peer") models that we evaluate and benchmark beside ours, each given a manifest.
+
+The peer files live in ``../shared/anchors`` and are never copied into the project: a manifest is
+generated here from what their PROVENANCE.md verified, and written beside a symlink when a tool
+needs a ``model.tflite`` + ``model.json`` pair.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, write_manifest
+from keras_depth.errors import UsageError
+
+
+def shared_dir() -> Path:
+    """``../shared`` beside the repository (override with ``KERAS_DEPTH_SHARED``)."""
+    env = os.environ.get("KERAS_DEPTH_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def fastdepth_manifest(model_file: str = "fast_depth_224.tflite") -> Manifest:
+    """FastDepth (Wofk et al., ICRA 2019) int8 from OpenMV/ST: raw RGB pixels in, uint8 metres out.
+
+    Facts from ``anchors/fastdepth_224_int8/PROVENANCE.md``: input uint8 [1,224,224,3] with scale
+    1/255, zero point 0 (so the real-valued input is pixel/255, RGB as ST's config says); output uint8
+    [1,224,224,1] with scale 0.0716998, zero point 0, metric depth in metres (0..18.28 representable).
+    """
+    return Manifest(
+        model_file=model_file,
+        variant="int8_ptq",
+        input=InputSpec(height=224, width=224, channels=3, channel_order="RGB", dtype="uint8",
+                        normalization={"scale": [1 / 255.0] * 3, "offset": [0.0] * 3},
+                        quantization=Quantization(scale=1 / 255.0, zero_point=0)),
+        output=OutputSpec(height=224, width=224, kind="depth", semantics="metric", units="m",
+                          range=[0.0716998, 255 * 0.0716998], dtype="uint8",
+                          quantization=Quantization(scale=0.0716998, zero_point=0)),
+        source="peer: FastDepth (Wofk et al. 2019) via OpenMV lib/models/fast_depth_224.tflite",
+        notes="Trained on NYU Depth v2; see ../shared/anchors/fastdepth_224_int8/PROVENANCE.md.",
+    )
+
+
+# name -> (path relative to shared_dir(), manifest factory)
+PEERS: dict[str, tuple[str, Callable[[], Manifest]]] = {
+    "fastdepth_224_int8": ("anchors/fastdepth_224_int8/fast_depth_224.tflite", fastdepth_manifest),
+}
+
+
+def peer_path(name: str) -> Path:
+    if name not in PEERS:
+        raise UsageError(f"peer {name!r} is unknown (expected one of: {', '.join(PEERS)})")
+    path = shared_dir() / PEERS[name][0]
+    if not path.is_file():
+        raise UsageError(f"peer {name}: model file not found at {path}")
+    return path
+
+
+def peer_manifest(name: str) -> Manifest:
+    peer_path(name)
+    return PEERS[name][1]()
+
+
+def stage_peer(name: str, out_dir: str | os.PathLike) -> Path:
+    """``out_dir/<name>.tflite`` (a symlink to the shared file) with its manifest JSON beside it."""
+    src = peer_path(name)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    link = out / f"{name}.tflite"
+    manifest = PEERS[name][1]()
+    manifest.model_file = link.name
+    write_manifest(manifest, link)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(src)
+    return link
+
+
+def nyu_fastdepth_sample():
+    """The one NYU frame shipped with FastDepth (224x224): EvalSet plus FastDepth's own float prediction.
+
+    ``rgb.npy`` is RGB/255 in float64 HWC; ``depth.npy`` dense metres; ``pred.npy`` NCHW metres.
+    """
+    from export.evaluate import EvalSet
+
+    root = shared_dir() / "data" / "rgbd" / "nyu_fastdepth_sample"
+    if not root.is_dir():
+        raise UsageError(f"nyu_fastdepth_sample: folder not found at {root}")
+    rgb = np.load(root / "rgb.npy")
+    image = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
+    depth = np.load(root / "depth.npy").astype(np.float32)
+    pred = np.load(root / "pred.npy").astype(np.float32)[0, 0]
+    data = EvalSet(image[None], depth[None], np.ones_like(depth)[None], "nyu_fastdepth_sample (1 NYU frame, 224x224)")
+    return data, pred
