@@ -196,6 +196,28 @@ def test_composite_matches_depth_core_reference():
     np.testing.assert_array_equal(out, argb_to_rgb(ref_out))
 
 
+_DEPTHS = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.0, 0.5, 1.0, 1.0, 2.0, 3.5])
+
+
+@settings(max_examples=40, deadline=None)
+@given(obj=st.lists(_DEPTHS, min_size=12, max_size=12), scene=st.lists(_DEPTHS, min_size=12, max_size=12),
+       alpha=st.integers(0, 255))
+def test_composite_properties(obj, scene, alpha):
+    obj_depth = np.array(obj, np.float32).reshape(3, 4)
+    obj_depth[~(obj_depth > 0)] = np.inf  # the rasterizer's "absent"
+    scene_depth = np.array(scene, np.float32).reshape(3, 4)
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 200, np.where(np.isfinite(obj_depth), alpha, 0)
+    bg = np.full((3, 4, 3), 50, np.uint8)
+    out, vis = composite(bg, scene_depth, Rendered(rgba, obj_depth))
+    # Shown only where the object exists and is strictly nearer than a valid scene; elsewhere untouched.
+    with np.errstate(invalid="ignore"):
+        expected = np.isfinite(obj_depth) & np.isfinite(scene_depth) & (scene_depth > 0) & (obj_depth < scene_depth)
+    np.testing.assert_array_equal(vis, expected)
+    np.testing.assert_array_equal(out[~vis], bg[~vis])
+    np.testing.assert_array_equal(out[vis], (200 * alpha + 50 * (255 - alpha) + 127) // 255)
+
+
 def test_occlusion_on_synthetic_frame_with_true_depth():
     from keras_depth.data.synthetic import render_trajectory
 
