@@ -1,0 +1,77 @@
+"""The console command: exit 2 with one line naming the flag or key; help without loading TF."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keras_depth.cli import main
+from keras_depth.config import load_config
+from keras_depth.errors import UsageError
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
+
+
+def _run(capsys, *argv: str) -> tuple[int, list[str]]:
+    code = main(list(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+def test_console_script_bad_flag_is_one_line_exit_2():
+    exe = Path(sys.executable).with_name("keras-depth")
+    proc = subprocess.run([str(exe), "train", str(LOCAL), "--epochz", "3"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--epochz" in lines[0], proc.stderr
+
+
+def test_unknown_command(capsys):
+    code, err = _run(capsys, "trian")
+    assert code == 2 and len(err) == 1 and "'trian'" in err[0]
+
+
+def test_unknown_config_key_names_the_dotted_key(capsys, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("train:\n  epoks: 3\n")
+    code, err = _run(capsys, "train", str(cfg))
+    assert code == 2 and len(err) == 1 and "train.epoks" in err[0]
+
+
+def test_override_with_wrong_type(capsys):
+    code, err = _run(capsys, "train", str(LOCAL), "--set", "train.epochs=many")
+    assert code == 2 and len(err) == 1 and "train.epochs" in err[0] and "int" in err[0]
+
+
+def test_missing_config_file(capsys, tmp_path):
+    code, err = _run(capsys, "train", str(tmp_path / "nope.yaml"))
+    assert code == 2 and len(err) == 1 and "nope.yaml" in err[0]
+
+
+def test_override_without_equals(capsys):
+    code, err = _run(capsys, "quickstart", "--set", "train.epochs")
+    assert code == 2 and len(err) == 1 and "KEY=VALUE" in err[0]
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in ("quickstart", "train", "qat", "export", "evaluate"):
+        assert name in out
+
+
+def test_config_overrides_merge_and_types():
+    c = load_config(LOCAL, ["train.epochs=3", "data.image_size=[96, 96]", "train.learning_rate=1"])
+    assert c.train.epochs == 3 and c.data.image_size == [96, 96]
+    assert isinstance(c.train.learning_rate, float) and c.train.learning_rate == 1.0
+    assert c.data.batch_size == 8  # untouched keys keep the file's values
+    with pytest.raises(UsageError, match="model.nam"):
+        load_config(LOCAL, ["model.nam=x"])
+
+
+def test_config_hash_changes_with_content():
+    a, b = load_config(LOCAL), load_config(LOCAL, ["seed=1"])
+    assert a.sha256() == load_config(LOCAL).sha256() and a.sha256() != b.sha256()

@@ -1,0 +1,113 @@
+"""End to end: `keras-depth quickstart` on the tiny local config, then its outputs, checked."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_depth.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
+VARIANTS = ("float32", "int8_ptq", "int8_qat")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("quickstart")
+    code = main(["quickstart", "--config", str(LOCAL), "--output-dir", str(out / "run"),
+                 "--set", f"data.cache_dir={out / 'cache'}"])
+    assert code == 0
+    return out / "run"
+
+
+def test_report_has_every_variant_with_finite_metrics(run_dir):
+    report = json.loads((run_dir / "report" / "report.json").read_text())
+    names = set(report["results"])
+    assert {"baseline (constant median)", "keras float"} <= names
+    assert {f"tflite {v}" for v in VARIANTS} <= names
+    for name, m in report["results"].items():
+        for k in ("abs_rel", "rmse", "delta1", "delta2", "delta3"):
+            assert np.isfinite(m[k]), (name, k)
+        assert 0.0 <= m["delta1"] <= m["delta2"] <= m["delta3"] <= 1.0
+    assert report["protocol"]["alignment"] == "none"
+    md = (run_dir / "report" / "report.md").read_text()
+    assert "| tflite int8_qat |" in md and "alignment=none" in md
+    png = (run_dir / "report" / "figure.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_tflite_float32_matches_keras_float_metrics(run_dir):
+    r = json.loads((run_dir / "report" / "report.json").read_text())["results"]
+    for k in ("abs_rel", "rmse", "delta1"):
+        assert abs(r["tflite float32"][k] - r["keras float"][k]) < 1e-4
+
+
+def test_qat_tflite_convolutions_are_int8(run_dir):
+    from export.runtime import load_interpreter
+
+    it = load_interpreter(run_dir / "model_int8_qat.tflite", delegates=False)
+    dtypes = {t["index"]: np.dtype(t["dtype"]).name for t in it.get_tensor_details()}
+    convs = [op for op in it._get_ops_details() if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert len(convs) > 10
+    for op in convs:
+        act, weights = op["inputs"][0], op["inputs"][1]
+        assert dtypes[act] == "int8" and dtypes[weights] == "int8" and dtypes[op["outputs"][0]] == "int8", op
+    ops = {op["op_name"] for op in it._get_ops_details()}
+    assert not any(o.startswith("Flex") or o == "CUSTOM" for o in ops), ops
+    inp = it.get_input_details()[0]
+    assert np.dtype(inp["dtype"]).name == "uint8"
+    scale, zero = inp["quantization"]
+    assert abs(scale - 1 / 255) < 1e-4 and zero == 0, "raw camera bytes must feed the model unchanged"
+
+
+def test_manifests_validate_and_record_parity(run_dir):
+    from export.manifest import read_manifest
+
+    for v in VARIANTS:
+        m = read_manifest(run_dir / f"model_{v}.tflite")
+        assert m.variant == v and m.model_file == f"model_{v}.tflite"
+        assert m.output.kind == "depth" and m.output.units == "m" and m.output.range == [0.25, 10.0]
+        assert m.metrics["parity"]["ok"] is True
+        assert (m.input.dtype == "float32") == (v == "float32")
+        assert len(m.training_config_sha256) == 64
+
+
+def test_resolved_config_and_tensorboard_images_are_saved(run_dir):
+    cfg = json.loads((run_dir / "config.json").read_text())
+    assert cfg["name"] == "quickstart_local" and cfg["output_dir"] == str(run_dir)
+    assert (run_dir / "model.keras").is_file() and (run_dir / "model_qat.keras").is_file()
+    assert list((run_dir / "logs" / "images").glob("events.out.tfevents*"))
+    meta = json.loads((run_dir / "model_meta.json").read_text())
+    assert meta["input"]["height"] == 64 and meta["spec"]["kind"] == "depth"
+
+
+def test_training_resumes_after_interruption(tmp_path):
+    """BackupAndRestore: a run stopped after epoch 1 of 2 resumes at epoch 2 when re-run."""
+    from keras_depth.config import load_config
+    from keras_depth.kerasapi import keras
+    from keras_depth.training.trainer import train
+
+    cfg = load_config(LOCAL, [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}",
+                              "train.epochs=2", "train.steps_per_epoch=2", "train.tensorboard_images=1"])
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
+    assert (tmp_path / "run" / "backup").is_dir()
+    epochs_run = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs_run.append(epoch)
+
+    result = train(cfg, extra_callbacks=[Record()])
+    assert epochs_run == [1], "the second run must start at the second epoch"
+    assert len(result.history["loss"]) == 1
+    assert not (tmp_path / "run" / "backup").exists(), "the backup is removed once training completes"
