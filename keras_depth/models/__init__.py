@@ -11,7 +11,8 @@ ModelBuilder = Callable[..., Any]
 _PRESETS: dict[str, tuple[ModelBuilder, dict]] = {}
 
 
-def register_preset(name: str, builder: ModelBuilder, **defaults: Any) -> None:
+def register_preset(name: str, builder: ModelBuilder, /, **defaults: Any) -> None:
+    """Register ``builder`` under ``name``; ``defaults`` may include the builder's own ``name`` argument."""
     _PRESETS[name] = (builder, defaults)
 
 

@@ -33,13 +33,20 @@ def upsample(x, interpolation: str, name: str):
     return layers.UpSampling2D(2, interpolation=interpolation, name=name)(x)
 
 
-def depth_head(x, spec: DepthSpec, name: str = "depth"):
-    """1-channel sigmoid, mapped affinely onto the spec's output range.
+HEAD_PARAMETERISATIONS = ("sigmoid", "exp")
+
+
+def depth_head(x, spec: DepthSpec, name: str = "depth", parameterisation: str = "sigmoid"):
+    """1-channel sigmoid, mapped affinely onto the spec's output range (or ``exp``, see ``exp_head``).
 
     The affine map is a frozen 1x1 conv (weight = hi - lo, bias = lo) rather than a Lambda or a
     Rescaling layer: tfmot's default registry has no quantize rule for those, and a conv keeps the
     whole head int8 with the output quantized over exactly [lo, hi].
     """
+    if parameterisation not in HEAD_PARAMETERISATIONS:
+        raise ValueError(f"head: expected one of {HEAD_PARAMETERISATIONS}, got {parameterisation!r}")
+    if parameterisation == "exp":
+        return exp_head(x, spec, name)
     lo, hi = spec.output_range
     x = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name=f"{name}_logits")(x)
     scale = layers.Conv2D(
@@ -52,3 +59,15 @@ def depth_head(x, spec: DepthSpec, name: str = "depth"):
         dtype="float32",
     )
     return scale(x)
+
+
+def exp_head(x, spec: DepthSpec, name: str = "depth"):
+    """``exp(clip(logits, log lo, log hi))``: log-depth (or log-disparity) regression, bounded by the spec.
+
+    Uniform in log space, where sigmoid is uniform in linear space; int8 TFLite runs it as MINIMUM/MAXIMUM
+    + EXP (an int8 lookup table). The exp layer needs a custom QuantizeConfig (``quantize_configs``)."""
+    from keras_depth.models.quantize_configs import ClippedExp
+
+    lo, hi = spec.output_range
+    x = layers.Conv2D(1, 3, padding="same", name=f"{name}_logits")(x)
+    return ClippedExp(lo, hi, name=name)(x)

@@ -1,4 +1,9 @@
-"""The named presets. Each is a builder plus default arguments; configs may override any of them."""
+"""The named presets. Each is a builder plus default arguments; configs may override any of them
+(``model: {name: ..., params: {...}, spec: {...}}``): e.g. ``head: exp``, ``upsampling: bilinear``,
+``encoder_params: {alpha: 0.5}``; ``spec: {kind: disparity}`` for a disparity head.
+
+``keras-depth models`` prints the table of these presets (docs/models.md is its output).
+"""
 from keras_depth.models import register_preset
 from keras_depth.models.unet import build_unet
 
@@ -13,3 +18,82 @@ register_preset(
     # depthwise backward is slow on CPU).
     decoder_filters=(64, 48, 32, 16, 8),
 )
+
+# The same U-Net on the full-width MobileNetV2 (any alpha in 0.35..1.0 via encoder_params).
+register_preset(
+    "unet_mobilenetv2_100",
+    build_unet,
+    encoder="mobilenetv2",
+    encoder_params={"alpha": 1.0},
+    decoder_filters=(96, 64, 32, 24, 16),
+    name="unet_mobilenetv2_100",
+)
+
+register_preset(
+    "unet_mobilenetv3small",
+    build_unet,
+    encoder="mobilenetv3small",
+    encoder_params={"alpha": 1.0},
+    decoder_filters=(64, 48, 32, 16, 8),
+    name="unet_mobilenetv3small",
+)
+
+register_preset(
+    "unet_mobilenetv3large",
+    build_unet,
+    encoder="mobilenetv3large",
+    encoder_params={"alpha": 1.0},
+    decoder_filters=(96, 64, 40, 24, 16),
+    name="unet_mobilenetv3large",
+)
+
+# EfficientNet-Lite0: ReLU6, no squeeze-excite, fixed stem and head (int8-friendly by design).
+register_preset(
+    "unet_efficientnetlite0",
+    build_unet,
+    encoder="efficientnetlite0",
+    decoder_filters=(96, 64, 40, 24, 16),
+    name="unet_efficientnetlite0",
+)
+
+# FastDepth-like: MobileNet-class encoder + NNConv5 (separable 5x5, nearest x2, additive skips).
+register_preset(
+    "nnconv5_mobilenetv2",
+    build_unet,
+    encoder="mobilenetv2",
+    encoder_params={"alpha": 0.5},
+    decoder="nnconv5",
+    decoder_filters=(96, 64, 32, 24, 16),
+    name="nnconv5_mobilenetv2",
+)
+
+# Light feature fusion (FPN-style: one width at every scale, additive top-down path).
+register_preset(
+    "fusion_mobilenetv3small",
+    build_unet,
+    encoder="mobilenetv3small",
+    encoder_params={"alpha": 0.75},
+    decoder="fusion",
+    decoder_filters=(32, 32, 32, 32, 16),
+    name="fusion_mobilenetv3small",
+)
+
+# Microcontroller-class: well under 100k parameters; 96x96 is its intended size.
+register_preset(
+    "tiny_unet",
+    build_unet,
+    encoder="tiny",
+    decoder_filters=(32, 24, 16, 12, 8),
+    separable_decoder=True,
+    name="tiny_unet",
+)
+
+
+def _register_demon() -> None:
+    from keras_depth.models.demon import build_demon_pair
+
+    # Two-image depth + normals + camera motion (DeMoN, Ummenhofer et al. CVPR 2017), phone-sized.
+    register_preset("demon_pair", build_demon_pair)
+
+
+_register_demon()

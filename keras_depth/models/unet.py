@@ -1,32 +1,14 @@
-"""The lecture's U-Net: encoder (conv + downsampling), decoder (upsample + conv), concatenated skips."""
+"""Encoder-decoder depth networks: the lecture's U-Net and its relatives, one flat functional graph."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
-from keras_depth.models.blocks import conv_bn_relu, depth_head, separable_conv_bn_relu, upsample
+from keras_depth.models.blocks import depth_head
+from keras_depth.models.decoders import get_decoder, unet_decoder  # noqa: F401  (unet_decoder: old import path)
 from keras_depth.models.encoders import get_encoder
 from keras_depth.spec import DepthSpec
-
-
-def unet_decoder(features: list, filters: Sequence[int], upsampling: str = "nearest", separable: bool = False):
-    """From the coarsest feature up: upsample x2, concatenate the skip of that scale, conv.
-
-    ``filters`` has one entry per decoder stage (len(features) stages: the last one upsamples from
-    1/2 to full resolution, where there is no skip).
-    """
-    if len(filters) != len(features):
-        raise UsageError(f"decoder_filters: expected {len(features)} values (one per stage), got {list(filters)}")
-    conv = separable_conv_bn_relu if separable else conv_bn_relu
-    x = features[-1]
-    skips = list(reversed(features[:-1])) + [None]
-    for i, (skip, f) in enumerate(zip(skips, filters)):
-        x = upsample(x, upsampling, name=f"dec{i}_up")
-        if skip is not None:
-            x = layers.Concatenate(name=f"dec{i}_concat")([x, skip])
-        x = conv(x, f, name=f"dec{i}")
-    return x
 
 
 def build_unet(
@@ -39,8 +21,13 @@ def build_unet(
     separable_decoder: bool = False,
     weights: Optional[str] = None,
     name: str = "unet",
+    decoder: str = "unet",
+    head: str = "sigmoid",
 ) -> keras.Model:
-    """A flat functional U-Net: RGB in [0, 1] -> bounded depth or disparity (``spec``)."""
+    """A flat functional encoder-decoder: RGB in [0, 1] -> bounded depth or disparity (``spec``).
+
+    ``decoder``: 'unet' (concatenated skips), 'nnconv5' (FastDepth) or 'fusion' (``decoders``);
+    ``head``: 'sigmoid' (default) or 'exp' (``blocks.depth_head``)."""
     spec = spec or DepthSpec()
     h, w = int(input_shape[0]), int(input_shape[1])
     if h % 32 or w % 32:
@@ -57,6 +44,6 @@ def build_unet(
         use_bias=True,
     )(inputs)
     features = get_encoder(encoder)(x, weights=weights, **(encoder_params or {}))
-    x = unet_decoder(features, decoder_filters, upsampling, separable_decoder)
-    outputs = depth_head(x, spec)
+    x = get_decoder(decoder)(features, decoder_filters, upsampling, separable_decoder)
+    outputs = depth_head(x, spec, parameterisation=head)
     return keras.Model(inputs, outputs, name=name)

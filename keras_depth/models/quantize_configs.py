@@ -1,0 +1,157 @@
+"""Layers that tfmot's default 8-bit registry cannot quantize, each with the ``QuantizeConfig`` it needs.
+
+tfmot 0.8's ``Default8BitQuantizeRegistry`` (default_8bit_quantize_registry.py, ``_LAYER_QUANTIZE_INFO``)
+has no entry for ``keras.layers.Multiply``, for ``TFOpLambda`` (what ``x + 3.0`` in Keras' own
+MobileNetV3 hard-swish becomes) or for any custom layer; ``quantize_apply`` then stops with "Layer ... is
+not supported. You can quantize this layer by passing a ``tfmot.quantization.keras.QuantizeConfig``
+instance to the ``quantize_annotate_layer`` API". Its documented remedy is a ``QuantizeConfig`` per layer
+(tfmot guide "Quantization aware training comprehensive guide", section "Quantize custom Keras layer").
+
+``export.qat.make_qat_model`` annotates every layer without a config, so ``quantize_config_for(layer)``
+gives the config for a layer here, and ``install()`` adds the same configs to the default registry by
+layer class (the registry keys its map by exact class) so that generic annotation finds them too. The
+registry has no public hook for this; ``install`` is the one place that reaches into it.
+
+Every config here quantizes the layer's output only: its inputs already carry the fake-quant ranges of
+the layers that produced them, and the layer has no weights.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from keras_depth.kerasapi import keras, layers, tf, tfmot
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class HardSwish(layers.Layer):
+    """``x * relu6(x + 3) / 6`` (MobileNetV3, Howard et al. 2019, Eq. 2) as ONE layer.
+
+    Keras' application writes it as Multiply + two TFOpLambda ops, none of which tfmot quantizes; as one
+    layer it gets one output range, and the TFLite converter fuses the pattern into its int8 HARD_SWISH op.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        install()
+
+    def call(self, x):
+        return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class ClippedExp(layers.Layer):
+    """``exp(clip(x, log lo, log hi))``: the exp parameterisation of a bounded depth or disparity head.
+
+    Clipping before the exp bounds the output to [lo, hi] exactly, so the int8 output range is known."""
+
+    def __init__(self, lo: float, hi: float, **kwargs):
+        super().__init__(**kwargs)
+        install()
+        if not 0 < lo < hi:
+            raise ValueError(f"ClippedExp: expected 0 < lo < hi, got lo={lo}, hi={hi}")
+        self.lo, self.hi = float(lo), float(hi)
+
+    def call(self, x):
+        return tf.exp(tf.clip_by_value(x, math.log(self.lo), math.log(self.hi)))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "lo": self.lo, "hi": self.hi}
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class L2Normalize(layers.Layer):
+    """Unit-length vectors along channels (surface normals); TFLite has an int8 L2_NORMALIZATION op."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        install()
+
+    def call(self, x):
+        return tf.math.l2_normalize(x, axis=-1, epsilon=1e-6)
+
+
+def _output_quantizer():
+    q = tfmot().quantization.keras
+    return q.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
+
+
+def _make_config_class():
+    # Built on first use: importing tfmot takes seconds, and plain float training never needs it.
+    base = tfmot().quantization.keras.QuantizeConfig
+
+    @keras.saving.register_keras_serializable(package="keras_depth")
+    class OutputQuantizeConfig(base):
+        """Weights: none. Inputs: already quantized upstream. Output: one moving-average int8 range."""
+
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return [_output_quantizer()]
+
+        def get_config(self):
+            return {}
+
+    return OutputQuantizeConfig
+
+
+_CONFIG_CLASS = None
+
+
+def output_quantize_config():
+    global _CONFIG_CLASS
+    if _CONFIG_CLASS is None:
+        _CONFIG_CLASS = _make_config_class()
+    return _CONFIG_CLASS()
+
+
+# Layer classes tfmot's default registry lacks -> the config each gets. Multiply: used by MobileNetV3's
+# squeeze-excite gate (x * gate) and not in tfmot's registry; its int8 MUL takes two int8 inputs.
+def _custom_classes() -> tuple:
+    return (HardSwish, ClippedExp, L2Normalize, layers.Multiply)
+
+
+def quantize_config_for(layer) -> Optional[object]:
+    """The QuantizeConfig this module provides for ``layer``, or None (tfmot's default applies)."""
+    return output_quantize_config() if type(layer) in _custom_classes() else None
+
+
+_INSTALLED = False
+
+
+def install() -> None:
+    """Make tfmot's default 8-bit registry return our configs for our layer classes (idempotent)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry as registry,
+    )
+
+    original_init = registry.Default8BitQuantizeRegistry.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        for cls in _custom_classes():
+            # A QuantizeConfig stored in the map is returned as is (as tfmot does for Activation).
+            self._layer_quantize_map.setdefault(cls, output_quantize_config())
+
+    registry.Default8BitQuantizeRegistry.__init__ = __init__
+    _INSTALLED = True
+
+
+def custom_objects() -> dict:
+    """For ``load_model`` of a QAT model holding these layers (inside ``quantize_scope``)."""
+    cfg = output_quantize_config()
+    return {"HardSwish": HardSwish, "ClippedExp": ClippedExp, "L2Normalize": L2Normalize,
+            type(cfg).__name__: type(cfg)}
