@@ -49,8 +49,28 @@ class ModelConfig:
 
 
 @dataclasses.dataclass
+class StereoConfig:
+    """Options of ``train.mode: self-supervised-stereo`` (Monodepth, Godard et al. CVPR 2017)."""
+
+    scales: int = 4  # disparity pyramid levels, full resolution first
+    alpha: float = 0.85  # SSIM weight of the appearance term
+    smoothness_weight: float = 0.1
+    lr_weight: float = 1.0  # left-right consistency
+    wrap_mode: str = "edge"  # edge | border (keras_depth.losses.stereo.WRAP_MODES)
+    # Decoder tensors (layer names, full resolution first) that carry the heads; [] = the U-Net's.
+    feature_layers: list = dataclasses.field(default_factory=list)
+    # Width-fraction disparity per 1/m of model output for pairs without focal length or baseline
+    # (fx/W * B of a nominal rig); a model trained on such pairs is metric only up to scale.
+    fallback_disparity_scale: float = 0.1
+    # Initial depth (m) of every disparity head (their logits' bias), or None for the model's own
+    # init (sigmoid 0.5, about 2 x min_depth): the photometric gradient only sees a pixel or two
+    # around the current match, so a start near the scene's typical depth converges far faster.
+    init_depth: typing.Optional[float] = 2.5
+
+
+@dataclasses.dataclass
 class TrainConfig:
-    mode: str = "supervised-metric"
+    mode: str = "supervised-metric"  # supervised-metric | relative | self-supervised-stereo
     epochs: int = 10
     steps_per_epoch: typing.Optional[int] = None
     learning_rate: float = 2e-3
@@ -61,6 +81,10 @@ class TrainConfig:
     distribute: str = "auto"  # auto | none | mirrored | multiworker | tpu
     tensorboard_images: int = 3
     verbose: int = 1
+    # BatchNormalization momentum while training; None keeps the model's (0.99). Short runs need
+    # less (0.9): after n steps the moving statistics still hold momentum^n of their initial values.
+    batchnorm_momentum: typing.Optional[float] = None
+    stereo: StereoConfig = dataclasses.field(default_factory=StereoConfig)
 
 
 @dataclasses.dataclass

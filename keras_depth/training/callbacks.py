@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -22,8 +22,12 @@ def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
 class AtomicModelCheckpoint(keras.callbacks.Callback):
     """ModelCheckpoint's ``save_best_only`` behaviour, with atomic writes (Keras writes in place)."""
 
-    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", mode: str = "min"):
+    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", mode: str = "min",
+                 target: Optional[keras.Model] = None):
+        """``target``: the model to save when it is not the one being fit (the flat inference model
+        inside a training wrapper)."""
         super().__init__()
+        self.target = target
         self.filepath = Path(filepath)
         self.monitor = monitor
         self.sign = 1.0 if mode == "min" else -1.0
@@ -35,19 +39,25 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
             return
         if self.sign * value < self.best:
             self.best = self.sign * value
-            save_model_atomic(self.model, self.filepath)
+            save_model_atomic(self.target or self.model, self.filepath)
 
 
 class DepthImageSummary(keras.callbacks.Callback):
     """Writes input | ground truth | prediction, colour-mapped, to TensorBoard after every epoch."""
 
-    def __init__(self, log_dir: str | os.PathLike, x: np.ndarray, y: np.ndarray, vmin: float, vmax: float):
+    def __init__(self, log_dir: str | os.PathLike, x: np.ndarray, y: np.ndarray, vmin: float, vmax: float,
+                 target: Optional[keras.Model] = None, to_depth: Optional[Callable[[np.ndarray], np.ndarray]] = None):
+        """``target``: the model to run when it is not the one being fit; ``to_depth``: the model
+        output -> depth (``DepthSpec.output_to_depth``), for disparity heads."""
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
         self.x, self.y, self.vmin, self.vmax = x, y, vmin, vmax
+        self.target, self.to_depth = target, to_depth
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-        pred = self.model.predict(self.x, verbose=0)
+        pred = (self.target or self.model).predict(self.x, verbose=0)
+        if self.to_depth is not None:
+            pred = self.to_depth(pred)
         rows = []
         for i in range(len(self.x)):
             img = (np.clip(self.x[i], 0, 1) * 255).astype(np.uint8)

@@ -1,4 +1,17 @@
-"""``train(config)``: build inside the strategy's scope, ``model.fit`` with resumable callbacks, save."""
+"""``train(config)``: build inside the strategy's scope, ``model.fit`` with resumable callbacks, save.
+
+Training modes (``train.mode``), all through ``model.fit``:
+
+- ``supervised-metric``: depth losses on metric ground truth (e.g. SILog or L1 plus a gradient term);
+  the spec's semantics must be metric.
+- ``relative``: MiDaS's scale-and-shift-invariant losses on mixed datasets; every sample keeps its
+  semantics code and the losses turn metric/relative depth into disparity and align it (Ranftl et
+  al., TPAMI 2022, Sec. 5); the spec's semantics is relative or affine_disparity.
+- ``self-supervised-stereo``: Monodepth on rectified pairs alone (``keras_depth.training.stereo``);
+  the spec's kind is disparity.
+
+Whatever the mode, the saved ``model.keras`` is the flat inference model.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -12,6 +25,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+import keras_depth.data.semantics_view  # noqa: F401  (registers the "semantics_view" dataset type)
 from keras_depth.config import Config, save_config
 from keras_depth.data.pipeline import make_dataset, split_size
 from keras_depth.errors import UsageError
@@ -23,6 +37,8 @@ from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSumm
 from keras_depth.training.strategy import get_strategy
 
 SUPERVISED_MODES = ("supervised-metric", "relative")
+STEREO_MODE = "self-supervised-stereo"
+MODES = (*SUPERVISED_MODES, STEREO_MODE)
 
 
 @dataclasses.dataclass
@@ -44,9 +60,56 @@ def model_meta(config: Config) -> dict:
     }
 
 
-def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epochs: int, learning_rate: float) -> None:
-    from keras_depth.losses import build_loss
+def check_mode(config: Config) -> DepthSpec:
+    """The spec, after checking that ``train.mode`` and ``model.spec`` agree (UsageError if not)."""
+    mode = config.train.mode
+    if mode not in MODES:
+        raise UsageError(f"train.mode {mode!r}: expected one of {MODES}")
+    spec = DepthSpec.from_dict(config.model.spec)
+    if mode == "supervised-metric" and spec.semantics != "metric":
+        raise UsageError(f"model.spec.semantics: train.mode {mode} trains metric depth, got {spec.semantics!r}")
+    if mode == "relative" and spec.semantics == "metric":
+        raise UsageError(f"model.spec.semantics: train.mode relative learns relative or affine_disparity, got 'metric'")
+    if mode == STEREO_MODE and spec.kind != "disparity":
+        raise UsageError(f"model.spec.kind: train.mode {mode} predicts disparity, got {spec.kind!r}")
+    return spec
+
+
+def loss_terms(config: Config) -> list[dict]:
+    """``train.losses`` with ``prediction`` defaulting to the spec's output kind, so a loss reads a
+    disparity head as disparity unless the config says otherwise."""
+    import inspect
+
+    from keras_depth.losses import LOSSES
+
+    kind = DepthSpec.from_dict(config.model.spec).kind
+    terms = []
+    for term in config.train.losses:
+        term = dict(term) if isinstance(term, dict) else term
+        cls = LOSSES.get(term.get("name")) if isinstance(term, dict) else None
+        if cls is not None and "prediction" in inspect.signature(cls.__init__).parameters:
+            term.setdefault("prediction", kind)
+        terms.append(term)
+    return terms
+
+
+def training_metrics(config: Config) -> list:
+    """Two metrics while training (each is a numpy call per step); ``evaluate`` reports the full set.
+
+    They read the output as the spec says and align as ``eval.alignment`` says (e.g. lstsq_disparity
+    for a relative model), so the numbers in the logs are the evaluator's."""
     from keras_depth.metrics.keras_metrics import AbsRel, Delta1
+
+    kind = DepthSpec.from_dict(config.model.spec).kind
+    alignment = config.eval.alignment
+    return [AbsRel(alignment=alignment, prediction=kind), Delta1(alignment=alignment, prediction=kind)]
+
+
+def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epochs: int, learning_rate: float) -> None:
+    """Optimizer (AdamW, warmup + cosine decay), loss and metrics of ``config``. In stereo mode
+    ``model`` is the ``StereoTrainer`` (its loss is its own); supervised modes take the flat model."""
+    from keras_depth.losses import build_loss
+    from keras_depth.training.stereo import StereoTrainer
 
     t = config.train
     total = max(1, steps_per_epoch * epochs)
@@ -59,8 +122,15 @@ def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epoc
         warmup_steps=warmup,
     )
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=t.weight_decay)
-    # Two metrics while training (each is a numpy call per step); `evaluate` reports the full set.
-    model.compile(optimizer=optimizer, loss=build_loss(t.losses), metrics=[AbsRel(), Delta1()])
+    if t.mode == STEREO_MODE:
+        if not isinstance(model, StereoTrainer):
+            raise UsageError(
+                f"train.mode {STEREO_MODE}: compile the StereoTrainer around model {model.name!r} "
+                "(keras_depth.training.stereo.build_stereo_trainer), not the flat model"
+            )
+        model.compile(optimizer=optimizer, metrics=training_metrics(config))
+        return
+    model.compile(optimizer=optimizer, loss=build_loss(loss_terms(config)), metrics=training_metrics(config))
 
 
 def _steps(config: Config, split: str, override: Optional[int]) -> int:
@@ -74,8 +144,8 @@ def _steps(config: Config, split: str, override: Optional[int]) -> int:
 
 def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -> TrainResult:
     """Train ``config``; re-running the same command after an interruption resumes (BackupAndRestore)."""
-    if config.train.mode not in SUPERVISED_MODES:
-        raise UsageError(f"train.mode {config.train.mode!r}: expected one of {SUPERVISED_MODES}")
+    spec = check_mode(config)
+    stereo = config.train.mode == STEREO_MODE
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
@@ -83,22 +153,28 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         keras.mixed_precision.set_global_policy("mixed_float16")
     save_config(config, out / "config.json")
 
-    train_ds = make_dataset(config, "train")
-    val_ds = make_dataset(config, "val")
+    datasets = _stereo_datasets if stereo else make_dataset
+    train_ds = datasets(config, "train")
+    val_ds = datasets(config, "val")
     steps = _steps(config, "train", config.train.steps_per_epoch)
 
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():
         model = build_model_from_config(config.model, config.data.image_size)
-        compile_model(model, config, steps, config.train.epochs, config.train.learning_rate)
+        set_batchnorm_momentum(model, config.train.batchnorm_momentum)
+        fit_model = model
+        if stereo:
+            from keras_depth.training.stereo import build_stereo_trainer
 
-    spec = DepthSpec.from_dict(config.model.spec)
-    xs, ys = next(iter(make_dataset(config, "val", batch_size=max(1, config.train.tensorboard_images))))
+            fit_model = build_stereo_trainer(model, spec, config.train.stereo)
+        compile_model(fit_model, config, steps, config.train.epochs, config.train.learning_rate)
+
+    xs, ys = _summary_batch(config, stereo)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
-        AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss"),
+        AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss", target=model),
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
-        DepthImageSummary(out / "logs", xs.numpy(), ys.numpy(), spec.min_depth, spec.max_depth),
+        DepthImageSummary(out / "logs", xs, ys, spec.min_depth, spec.max_depth, target=model, to_depth=spec.output_to_depth),
         keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
@@ -108,7 +184,7 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         shutil.rmtree(out / "backup", ignore_errors=True)
     verbose = config.train.verbose if sys.stdout.isatty() or config.train.verbose != 1 else 2
     start = time.time()
-    hist = model.fit(
+    hist = fit_model.fit(
         train_ds,
         epochs=config.train.epochs,
         steps_per_epoch=steps,
@@ -125,6 +201,39 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     atomic_write_text(out / "history.json", json.dumps(history, indent=2))
     return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)
+
+
+def set_batchnorm_momentum(model: keras.Model, momentum: Optional[float]) -> None:
+    """Set every BatchNormalization layer's momentum (None: leave them). Only the moving-statistics
+    update uses it, so the inference graph is unchanged."""
+    if momentum is None:
+        return
+    if not 0.0 <= momentum < 1.0:
+        raise UsageError(f"train.batchnorm_momentum: expected a value in [0, 1), got {momentum!r}")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = float(momentum)
+
+
+def _stereo_datasets(config: Config, split: str) -> tf.data.Dataset:
+    from keras_depth.data.stereo_pipeline import make_stereo_dataset
+
+    return make_stereo_dataset(config, split)
+
+
+def _summary_batch(config: Config, stereo: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A few held-out images and their packed targets for the TensorBoard image summary."""
+    n = max(1, config.train.tensorboard_images)
+    if stereo:
+        from keras_depth.data.stereo_pipeline import make_stereo_dataset
+
+        batch = next(iter(make_stereo_dataset(config, "val", batch_size=n, labels=True)))
+        x, y = batch if isinstance(batch, tuple) else (batch, None)
+        xs = x["image"].numpy()
+        ys = y.numpy() if y is not None else np.zeros(xs.shape[:3] + (3,), np.float32)
+        return xs, ys
+    xs, ys = next(iter(make_dataset(config, "val", batch_size=n)))
+    return xs.numpy(), ys.numpy()
 
 
 def load_trained_model(path: str | Path) -> keras.Model:
