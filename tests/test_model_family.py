@@ -1,0 +1,130 @@
+"""The mobile model family (issue 5): presets, QAT/int8 per preset, MAC counter, heads, wrappers."""
+from __future__ import annotations
+
+import urllib.error
+
+import numpy as np
+import pytest
+
+from keras_depth.errors import UsageError
+from keras_depth.kerasapi import keras, layers
+from keras_depth.models import build_model, preset_names
+from keras_depth.models.macs import count_macs
+from keras_depth.spec import DepthSpec
+
+PRESETS = [
+    "unet_mobilenetv2", "unet_mobilenetv2_100", "unet_mobilenetv3small", "unet_mobilenetv3large",
+    "unet_efficientnetlite0", "nnconv5_mobilenetv2", "fusion_mobilenetv3small", "tiny_unet", "demon_pair",
+]
+
+
+def test_all_presets_registered():
+    assert set(PRESETS) <= set(preset_names())
+
+
+def test_count_macs_by_hand():
+    x = inp = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same")(x)  # 8*8 * 3*3 * 3 * 4 = 6912
+    x = layers.DepthwiseConv2D(3, strides=2, padding="same")(x)  # 4*4 * 3*3 * 4 = 576
+    x = layers.Conv2D(6, 1)(x)  # 4*4 * 1 * 4 * 6 = 384
+    x = layers.Conv2D(6, 3, padding="same", groups=2)(x)  # 4*4 * 9 * 6 * 6 / 2 = 2592
+    x = layers.BatchNormalization()(x)  # not counted
+    x = layers.Dense(5)(layers.Flatten()(x))  # 96 * 5 = 480
+    assert count_macs(keras.Model(inp, x)) == 6912 + 576 + 384 + 2592 + 480
+
+
+def test_tiny_is_mcu_class_and_presets_phone_sized():
+    assert build_model("tiny_unet", (96, 96, 3)).count_params() < 100_000
+    assert build_model("unet_mobilenetv3large", (64, 64, 3)).count_params() < 5_000_000
+
+
+@pytest.mark.parametrize("encoder", ["mobilenetv2", "mobilenetv3small"])
+def test_imagenet_offline_is_a_clear_error(monkeypatch, encoder):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    monkeypatch.setattr(keras.applications, "MobileNetV3Small", offline)
+    name = {"mobilenetv2": "unet_mobilenetv2", "mobilenetv3small": "unet_mobilenetv3small"}[encoder]
+    with pytest.raises(UsageError, match=r"weights='imagenet' could not be loaded \(URLError.*network access"):
+        build_model(name, (64, 64, 3), weights="imagenet")
+
+
+def test_imagenet_unavailable_encoders_say_so():
+    with pytest.raises(UsageError, match="not available"):
+        build_model("unet_efficientnetlite0", (64, 64, 3), weights="imagenet")
+
+
+def test_mobilenetv3_rewrite_equals_keras_application():
+    """Our tfmot-friendly MobileNetV3 (HardSwish layer, SE gate folds) computes what Keras' does,
+    given Keras' weights: so ImageNet weights transfer exactly."""
+    from keras_depth.models.mobilenetv3 import copy_reference_weights, mobilenetv3_features
+
+    inp = keras.Input((64, 64, 3))
+    ref = keras.applications.MobileNetV3Small(input_tensor=inp, include_top=False, weights=None, include_preprocessing=False)
+    rng = np.random.default_rng(0)
+    for layer in ref.layers:  # non-trivial BN statistics and SE biases
+        if layer.get_weights():
+            layer.set_weights([w + rng.normal(0, 0.1, w.shape).astype(np.float32) if w.ndim == 1 else w for w in layer.get_weights()])
+    inp2 = keras.Input((64, 64, 3))
+    ours = keras.Model(inp2, mobilenetv3_features(inp2, "small")[-1])
+    assert copy_reference_weights(ref, ours) == len([l for l in ours.layers if l.get_weights()])
+    x = rng.uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
+    want = ref.get_layer("expanded_conv_10/Add").output
+    want = keras.Model(inp, want).predict(x, verbose=0)
+    got = ours.predict(x, verbose=0)
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+
+
+def test_exp_head_stays_in_range():
+    spec = DepthSpec(min_depth=0.5, max_depth=8.0)
+    m = build_model("tiny_unet", (64, 64, 3), spec=spec, head="exp")
+    m.get_layer("depth_logits").set_weights([w * 300 for w in m.get_layer("depth_logits").get_weights()])
+    y = m.predict(np.random.default_rng(1).random((2, 64, 64, 3), dtype=np.float32), verbose=0)
+    assert y.min() >= 0.5 - 1e-5 and y.max() <= 8.0 + 1e-4
+    assert y.min() < 0.6 and y.max() > 7.0  # the large logits reach both clips
+
+
+def test_disparity_head_range():
+    spec = DepthSpec(kind="disparity", min_depth=0.5, max_depth=8.0)
+    y = build_model("tiny_unet", (64, 64, 3), spec=spec).predict(np.zeros((1, 64, 64, 3), np.float32), verbose=0)
+    assert 1 / 8.0 - 1e-6 <= y.min() and y.max() <= 1 / 0.5 + 1e-6
+
+
+def test_multiscale_wrapper_wraps_the_flat_inference_model():
+    from keras_depth.models.multiscale import build_training_model
+
+    m = build_model("unet_mobilenetv2", (64, 64, 3))
+    n_layers = len(m.layers)
+    t = build_training_model(m, scales=(8, 4, 2))
+    assert [tuple(o.shape) for o in t.outputs] == [(None, 64, 64, 1)] * 4
+    assert len(m.layers) == n_layers  # the inference graph is untouched
+    assert t.get_layer("dec0_conv") is m.get_layer("dec0_conv")  # shared weights
+    x = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
+    np.testing.assert_allclose(t.predict(x, verbose=0)[0], m.predict(x, verbose=0), atol=1e-6)
+
+
+def test_default_upsampling_is_nearest():
+    # Chosen from benchmarks/bench_upsampling.py (docs/models.md): bilinear costs int8 accuracy and time.
+    m = build_model("unet_mobilenetv2", (64, 64, 3))
+    assert {l.interpolation for l in m.layers if isinstance(l, layers.UpSampling2D)} == {"nearest"}
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_qat_int8_has_no_float_or_flex_ops(name):
+    """QAT applies; the int8 TFLite runs integer kernels only (QUANTIZE at the uint8 input/output);
+    no Flex or custom op. 32x32 inputs: the conversion cost is in the graph, not the resolution."""
+    from export.convert import convert_int8_qat
+    from export.int8_ops import int8_problems, list_ops
+    from export.qat import make_qat_model
+
+    model = build_model(name, (32, 32, 3))
+    qat = make_qat_model(model)
+    assert any("quant" in type(l).__name__.lower() for l in qat.layers)
+    ops = list_ops(convert_int8_qat(qat))
+    print(f"\n{name}: {len(ops)} ops: " + " ".join(str(o) for o in ops))
+    assert not int8_problems(ops), int8_problems(ops)
+    names = [o.name for o in ops]
+    # Float touches only the boundary converters; the model's compute ops are all int8.
+    assert not any(n.startswith("Flex") for n in names)
+    assert {"CONV_2D", "QUANTIZE"} <= set(names)
