@@ -1,0 +1,52 @@
+"""``keras-depth benchmark`` on the real CLI (command registered through a monkeypatch until cli.py has it)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import keras_depth.cli as cli
+from export.benchmark import markdown, resize_model
+from export.peers import stage_peer
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
+
+
+def test_benchmark_cli_times_our_files_and_peers_in_one_process(tmp_path, monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "benchmark", ("export.benchmark", "latency, size and memory"))
+    ours = stage_peer("fastdepth_224_int8", tmp_path / "models")  # any .tflite with a manifest stands in for ours
+    out = tmp_path / "bench"
+    rc = cli.main(["benchmark", str(LOCAL), "--output-dir", str(tmp_path / "run"), "--tflite", str(ours),
+                   "--peer", "fastdepth_224_int8", "--threads", "1,2", "--runs", "3", "--out", str(out)])
+    assert rc == 0
+    rows = json.loads((out / "benchmark.json").read_text())
+    assert [(r["model"].split(" ")[0], r["threads"]) for r in rows] == [("int8_ptq", 1), ("int8_ptq", 2), ("peer", 1), ("peer", 2)]
+    for r in rows:
+        assert r["resolution"] == "224x224" and r["input_dtype"] == "uint8"
+        assert 0 < r["median_ms"] <= r["p90_ms"]
+        assert r["size_kib"] > 1000
+        assert r["peak_mib"] is not None and r["peak_mib"] > 0
+    assert "| peer fastdepth_224_int8 | 224x224 | uint8 | 2 |" in (out / "benchmark.md").read_text()
+
+
+def test_benchmark_cli_bad_threads_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(cli.COMMANDS, "benchmark", ("export.benchmark", "latency, size and memory"))
+    rc = cli.main(["benchmark", str(LOCAL), "--output-dir", str(tmp_path), "--threads", "0", "--peer", "fastdepth_224_int8"])
+    assert rc == 2 and "--threads" in capsys.readouterr().err
+
+
+def test_resize_model_keeps_weights(tmp_path):
+    from keras_depth.config import load_config
+    from keras_depth.kerasapi import keras
+    from keras_depth.models import build_model_from_config
+
+    config = load_config(LOCAL, [f"output_dir={tmp_path}", "model.name=tiny_unet", "model.params={}"])
+    keras.utils.set_random_seed(0)
+    model = build_model_from_config(config.model, (64, 64))
+    big = resize_model(model, (96, 128), config)
+    assert big.input_shape == (None, 96, 128, 3) and big.output_shape[1:3] == (96, 128)
+    for a, b in zip(model.get_weights(), big.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert markdown([], "t").startswith("# t")
