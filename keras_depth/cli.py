@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "qat": ("export.qat", "quantization-aware fine-tuning of a trained model"),
     "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
+    "data": ("keras_depth.data.cli", "data tools: pack datasets into sharded TFRecords"),
 }
 
 

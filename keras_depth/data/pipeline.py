@@ -22,15 +22,15 @@ def raw_dataset(config: Config, split: str) -> tf.data.Dataset:
     datasets = [build_dataset(e, **context) for e in entries]
     if len(datasets) == 1:
         return datasets[0]
-    from keras_depth.data.augment import resize_sample
+    from keras_depth.data.mixing import mix_datasets
 
-    size = tuple(config.data.image_size)
-    # Sources differ in size; bring them to one size before sampling so elements are compatible.
-    datasets = [d.map(lambda s: resize_sample(s, size), num_parallel_calls=AUTOTUNE).repeat() for d in datasets]
     weights = [float(e.get("weight", 1.0)) for e in entries]
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise UsageError(f"config key 'data.{split}': dataset weights must be >= 0 with a positive sum, got {weights}")
-    return tf.data.Dataset.sample_from_datasets(datasets, weights=[w / sum(weights) for w in weights], seed=config.seed)
+    # Sources differ in size and keys: mix_datasets brings them to one size and the contract's keys.
+    # Training mixes forever (steps_per_epoch sets the epoch); held-out splits end when all sources do.
+    return mix_datasets(datasets, weights, seed=config.seed, out_size=tuple(config.data.image_size),
+                        repeat=split == "train")
 
 
 def to_model_io(sample: dict) -> tuple[tf.Tensor, tf.Tensor]:
