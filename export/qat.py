@@ -72,6 +72,18 @@ def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
     return qat_model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
+def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
+    """Write the QAT model (loadable with ``load_qat_model``) and its history beside the float model."""
+    from keras_depth.io import atomic_write_text
+    from keras_depth.training.callbacks import save_model_atomic
+
+    path = Path(out_dir) / "model_qat.keras"
+    with quantize_scope():
+        save_model_atomic(qat_model, path)
+    atomic_write_text(Path(out_dir) / "history_qat.json", json.dumps(history, indent=2))
+    return path
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from keras_depth.training.cli import add_config_arguments
 
@@ -80,8 +92,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_depth.io import atomic_write_text
-    from keras_depth.training.callbacks import save_model_atomic
     from keras_depth.training.cli import load_config_from_args
     from keras_depth.training.trainer import load_trained_model
 
@@ -90,8 +100,6 @@ def run(args: argparse.Namespace) -> int:
     model = load_trained_model(args.model or out / "model.keras")
     start = time.time()
     qat_model, history = run_qat(config, model)
-    with quantize_scope():
-        save_model_atomic(qat_model, out / "model_qat.keras")
-    atomic_write_text(out / "history_qat.json", json.dumps(history, indent=2))
-    print(f"QAT model: {out / 'model_qat.keras'}  ({time.time() - start:.0f} s)")
+    path = save_qat_run(qat_model, history, out)
+    print(f"QAT model: {path}  ({time.time() - start:.0f} s)")
     return 0

@@ -6,7 +6,6 @@ generate data -> train (model.fit) -> QAT fine-tune -> export TFLite (float32, i
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from importlib import resources
 from pathlib import Path
@@ -44,10 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     from export.convert import export_variants
     from export.evaluate import evaluate_run
-    from export.qat import quantize_scope, run_qat
+    from export.qat import run_qat, save_qat_run
     from keras_depth.data.pipeline import split_size
-    from keras_depth.io import atomic_write_text
-    from keras_depth.training.callbacks import save_model_atomic
     from keras_depth.training.trainer import train
 
     out = Path(config.output_dir)
@@ -64,10 +61,7 @@ def run(args: argparse.Namespace) -> int:
     step("quantization-aware fine-tuning (tfmot)")
     t = time.time()
     qat_model, qat_hist = run_qat(config, model)
-    with quantize_scope():
-        save_model_atomic(qat_model, out / "model_qat.keras")
-    atomic_write_text(out / "history_qat.json", json.dumps(qat_hist, indent=2))
-    print(f"  QAT model: {out / 'model_qat.keras'} ({time.time() - t:.0f} s)")
+    print(f"  QAT model: {save_qat_run(qat_model, qat_hist, out)} ({time.time() - t:.0f} s)")
 
     step("exporting TFLite variants (each checked against its Keras model)")
     exported = export_variants(config, model, qat_model, out)
