@@ -68,7 +68,7 @@ class L2Normalize(layers.Layer):
         install()
 
     def call(self, x):
-        return tf.math.l2_normalize(x, axis=-1, epsilon=1e-6)
+        return tf.math.l2_normalize(x, axis=-1, epsilon=1e-12)
 
 
 def _output_quantizer():
