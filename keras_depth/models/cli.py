@@ -140,7 +140,7 @@ def build_rows(presets: list[str], size: int, latency_size: int, threads: int, r
     return rows, peer_ms
 
 
-def render_table(rows: list[dict], size: int, latency_size: int, threads: int, peer_ms: Optional[float]) -> str:
+def render_table(rows: list[dict], size: int, latency_size: int, threads: int, peer_ms: Optional[float], peer: Optional[Path] = None) -> str:
     head = ["preset", "params", f"MACs @{size}", f"float32 TFLite @{latency_size}", f"int8 TFLite @{latency_size}",
             f"int8 latency @{latency_size}, {threads} threads", "latency / FastDepth peer"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -149,8 +149,8 @@ def render_table(rows: list[dict], size: int, latency_size: int, threads: int, p
         cells += [f"{r['float32_kib']:.0f} KiB", f"{r['int8_kib']:.0f} KiB"] if "int8_kib" in r else ["-", "-"]
         cells += [f"{r['int8_ms']:.2f} ms", f"{r['vs_peer']:.2f}" if r.get("vs_peer") else "-"] if "int8_ms" in r else ["-", "-"]
         lines.append("| " + " | ".join(cells) + " |")
-    if peer_ms:
-        lines.append(f"| FastDepth int8 peer (`fast_depth_224.tflite`) | - | - | - | 1641 KiB | {peer_ms:.2f} ms | 1.00 |")
+    if peer_ms and peer is not None:
+        lines.append(f"| FastDepth int8 peer (`{peer.name}`) | - | - | - | {peer.stat().st_size / 1024:.0f} KiB | {peer_ms:.2f} ms | 1.00 |")
     return "\n".join(lines)
 
 
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--peer: file not found: {peer}")
     start = time.time()
     rows, peer_ms = build_rows(presets, args.size, args.latency_size, args.threads, args.runs, Path(args.cache), peer, args.quick)
-    table = render_table(rows, args.size, args.latency_size, args.threads, peer_ms)
+    table = render_table(rows, args.size, args.latency_size, args.threads, peer_ms, peer)
     print(table)
     if args.out:
         import platform
