@@ -17,7 +17,10 @@ from keras_depth.kerasapi import keras, tfmot
 
 
 def quantize_scope():
-    return tfmot().quantization.keras.quantize_scope()
+    """tfmot's scope plus our custom layers and their QuantizeConfig (to load QAT models)."""
+    from keras_depth.models.quantize_configs import custom_objects
+
+    return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
 def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> keras.Model:
@@ -30,10 +33,14 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> kera
     if any(isinstance(l, keras.Model) for l in model.layers):
         raise UsageError(f"model {model.name!r} nests a Model; QAT needs one flat functional graph")
     keep = set(float_layers)
+    from keras_depth.models.quantize_configs import quantize_config_for
 
     def annotate(layer):
         cloned = layer.__class__.from_config(layer.get_config())
-        return cloned if layer.name in keep or isinstance(layer, keras.layers.InputLayer) else q.quantize_annotate_layer(cloned)
+        if layer.name in keep or isinstance(layer, keras.layers.InputLayer):
+            return cloned
+        # Layers tfmot's default registry lacks (custom ones, Multiply) get our QuantizeConfig here.
+        return q.quantize_annotate_layer(cloned, quantize_config=quantize_config_for(cloned))
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
     annotated.set_weights(model.get_weights())
@@ -77,7 +84,9 @@ def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
     from keras_depth.io import atomic_write_text
     from keras_depth.training.callbacks import save_model_atomic
 
-    path = Path(out_dir) / "model_qat.keras"
+    # HDF5: tfmot's QuantizeLayer does not reload from the .keras format (its variables are saved
+    # under other names and load_model refuses them), while HDF5 round-trips exactly.
+    path = Path(out_dir) / "model_qat.h5"
     with quantize_scope():
         save_model_atomic(qat_model, path)
     atomic_write_text(Path(out_dir) / "history_qat.json", json.dumps(history, indent=2))

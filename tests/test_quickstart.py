@@ -75,10 +75,21 @@ def test_manifests_validate_and_record_parity(run_dir):
         assert len(m.training_config_sha256) == 64
 
 
+def test_qat_model_reloads_with_identical_outputs(run_dir):
+    from export.qat import load_qat_model
+    from keras_depth.training.trainer import load_trained_model
+
+    x = np.random.default_rng(0).random((1, 64, 64, 3), np.float32)
+    q = load_qat_model(run_dir / "model_qat.h5")
+    f = load_trained_model(run_dir / "model.keras")
+    assert q(x).shape == f(x).shape == (1, 64, 64, 1)
+    assert np.isfinite(q(x).numpy()).all()
+
+
 def test_resolved_config_and_tensorboard_images_are_saved(run_dir):
     cfg = json.loads((run_dir / "config.json").read_text())
     assert cfg["name"] == "quickstart_local" and cfg["output_dir"] == str(run_dir)
-    assert (run_dir / "model.keras").is_file() and (run_dir / "model_qat.keras").is_file()
+    assert (run_dir / "model.keras").is_file() and (run_dir / "model_qat.h5").is_file()
     assert list((run_dir / "logs" / "images").glob("events.out.tfevents*"))
     meta = json.loads((run_dir / "model_meta.json").read_text())
     assert meta["input"]["height"] == 64 and meta["spec"]["kind"] == "depth"

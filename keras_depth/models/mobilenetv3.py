@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
-from keras_depth.models.quantize_configs import HardSwish, install
+from keras_depth.models.quantize_configs import HardSwish
 
 # (expansion, filters, kernel ("k": 5 unless minimalistic), stride, squeeze-excite, activation)
 _SMALL = [
@@ -84,7 +84,6 @@ def mobilenetv3_features(inputs, size: str = "small", alpha: float = 1.0, minima
     """Taps (the last tensor at each of 1/2 .. 1/32) of MobileNetV3-``size`` on ``inputs`` in [-1, 1]."""
     if size not in STACKS:
         raise UsageError(f"mobilenetv3 size: expected 'small' or 'large', got {size!r}")
-    install()
     stem_act = "relu" if minimalistic else "hswish"
     x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="Conv")(inputs)
     x = _act(_bn("Conv/BatchNorm")(x), stem_act, "Conv/")

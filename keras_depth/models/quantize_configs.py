@@ -7,10 +7,8 @@ not supported. You can quantize this layer by passing a ``tfmot.quantization.ker
 instance to the ``quantize_annotate_layer`` API". Its documented remedy is a ``QuantizeConfig`` per layer
 (tfmot guide "Quantization aware training comprehensive guide", section "Quantize custom Keras layer").
 
-``export.qat.make_qat_model`` annotates every layer without a config, so ``quantize_config_for(layer)``
-gives the config for a layer here, and ``install()`` adds the same configs to the default registry by
-layer class (the registry keys its map by exact class) so that generic annotation finds them too. The
-registry has no public hook for this; ``install`` is the one place that reaches into it.
+``export.qat.make_qat_model`` passes ``quantize_config_for(layer)`` to ``quantize_annotate_layer`` for
+each layer, the public route; nothing here patches tfmot's registry.
 
 Every config here quantizes the layer's output only: its inputs already carry the fake-quant ranges of
 the layers that produced them, and the layer has no weights.
@@ -33,7 +31,6 @@ class HardSwish(layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        install()
 
     def call(self, x):
         return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
@@ -47,7 +44,6 @@ class ClippedExp(layers.Layer):
 
     def __init__(self, lo: float, hi: float, **kwargs):
         super().__init__(**kwargs)
-        install()
         if not 0 < lo < hi:
             raise ValueError(f"ClippedExp: expected 0 < lo < hi, got lo={lo}, hi={hi}")
         self.lo, self.hi = float(lo), float(hi)
@@ -65,7 +61,6 @@ class L2Normalize(layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        install()
 
     def call(self, x):
         return tf.math.l2_normalize(x, axis=-1, epsilon=1e-12)
@@ -126,28 +121,6 @@ def quantize_config_for(layer) -> Optional[object]:
     return output_quantize_config() if type(layer) in _custom_classes() else None
 
 
-_INSTALLED = False
-
-
-def install() -> None:
-    """Make tfmot's default 8-bit registry return our configs for our layer classes (idempotent)."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_registry as registry,
-    )
-
-    original_init = registry.Default8BitQuantizeRegistry.__init__
-
-    def __init__(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        for cls in _custom_classes():
-            # A QuantizeConfig stored in the map is returned as is (as tfmot does for Activation).
-            self._layer_quantize_map.setdefault(cls, output_quantize_config())
-
-    registry.Default8BitQuantizeRegistry.__init__ = __init__
-    _INSTALLED = True
 
 
 def custom_objects() -> dict:
