@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
     "data": ("keras_depth.data.cli", "data tools: pack datasets into sharded TFRecords"),
+    "models": ("keras_depth.models.cli", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),
 }
 
 
