@@ -53,12 +53,20 @@ PARITY_TOLERANCE = {
 }
 
 
+def static_converter(model: keras.Model) -> tf.lite.TFLiteConverter:
+    """A converter whose graph has a static batch of 1 (``from_keras_model`` leaves the batch dynamic,
+    shape_signature -1, which costs a resize on some delegates and breaks "static shapes")."""
+    shape = [1, *model.input_shape[1:]]
+    fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(tf.TensorSpec(shape, tf.float32, name="image"))
+    return tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
+
+
 def convert_float32(model: keras.Model) -> bytes:
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    return static_converter(model).convert()
 
 
 def convert_float16(model: keras.Model) -> bytes:
-    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    c = static_converter(model)
     c.optimizations = [tf.lite.Optimize.DEFAULT]
     c.target_spec.supported_types = [tf.float16]
     return c.convert()
@@ -66,7 +74,7 @@ def convert_float16(model: keras.Model) -> bytes:
 
 def convert_int8_dynamic(model: keras.Model) -> bytes:
     """Dynamic-range: Optimize.DEFAULT without a representative dataset (weights only, float interface)."""
-    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    c = static_converter(model)
     c.optimizations = [tf.lite.Optimize.DEFAULT]
     return c.convert()
 
@@ -74,7 +82,7 @@ def convert_int8_dynamic(model: keras.Model) -> bytes:
 def _integer_converter(model: keras.Model, io_dtype: str) -> tf.lite.TFLiteConverter:
     if io_dtype not in IO_DTYPES:
         raise UsageError(f"export.io_dtype: expected one of {sorted(IO_DTYPES)}, got {io_dtype!r}")
-    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    c = static_converter(model)
     c.optimizations = [tf.lite.Optimize.DEFAULT]
     c.inference_input_type = IO_DTYPES[io_dtype]
     c.inference_output_type = IO_DTYPES[io_dtype]
@@ -383,7 +391,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_config_arguments(parser)
     parser.add_argument("--model", help="float model (default: OUTPUT_DIR/model.keras)")
-    parser.add_argument("--qat-model", help="QAT model (default: OUTPUT_DIR/model_qat.keras)")
+    parser.add_argument("--qat-model", help="QAT model (default: OUTPUT_DIR/model_qat.h5)")
     parser.add_argument("--variants", help=f"comma-separated subset of {','.join(VARIANTS)}")
     parser.add_argument("--io-dtype", choices=sorted(IO_DTYPES), help="interface of the full-int8 variants (export.io_dtype)")
     parser.add_argument("--float-layers", help="comma-separated Keras layer names kept in float in int8_ptq (export.float_layers)")
@@ -410,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
     variants = _csv(args.variants) or list(e.variants)
     src = Path(config.output_dir)
     model = load_trained_model(args.model or src / "model.keras")
-    qat_model = load_qat_model(Path(args.qat_model or src / "model_qat.keras")) if "int8_qat" in variants else None
+    qat_model = load_qat_model(Path(args.qat_model or src / "model_qat.h5")) if "int8_qat" in variants else None
     calib = representative_images(config, e.representative_samples)
     export_variants(config, model, qat_model, out, variants, calib=calib, check=not args.no_check)
     if args.rank_layers:

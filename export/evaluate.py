@@ -130,7 +130,7 @@ def load_predictor(ref: str, config: Config, num_threads: int = 2) -> tuple[str,
         from keras_depth.spec import DepthSpec
         from keras_depth.training.trainer import load_trained_model
 
-        return f"keras {p.stem}", keras_predictor(load_trained_model(p), DepthSpec.from_dict(config.model.spec)), p.stat().st_size / 1024
+        return f"keras float ({p.name})", keras_predictor(load_trained_model(p), DepthSpec.from_dict(config.model.spec)), p.stat().st_size / 1024
     raise UsageError(f"{p}: expected a .tflite, a .keras/.h5, a SavedModel folder or peer:NAME")
 
 
@@ -301,8 +301,9 @@ def write_plots(out_dir: Path, data: EvalSet, results: dict[str, dict], config: 
     _png(fig, out_dir / "error_hist.png")
     written.append("error_hist.png")
 
+    # our float model against our int8 variants; peers are other networks, not quantized twins
     floats = [n for n in names if not _is_int8(n) and not n.startswith("baseline")]
-    ints = [n for n in names if _is_int8(n)]
+    ints = [n for n in names if "int8" in n and not n.startswith("peer")]
     if floats and ints:
         ref = floats[0]
         i = METRIC_NAMES.index("abs_rel")
@@ -422,6 +423,10 @@ def evaluate_run(config: Config, keras_model=None, tflite_paths: Sequence[Path] 
         predictors["baseline (constant median)"] = constant_predictor(train_median_depth(config))
     if keras_model is not None:
         predictors["keras float"] = keras_predictor(keras_model, spec)
+    first = [r for r in models if not r.startswith("peer:") and "=" not in r]
+    for ref in first:
+        name, predictors[name], size = load_predictor(ref, config)
+        sizes[name] = size
     keep, names = [], {}
     for p in tflite_paths:
         from export.manifest import read_manifest
@@ -431,10 +436,9 @@ def evaluate_run(config: Config, keras_model=None, tflite_paths: Sequence[Path] 
         keep.append(est)
         names[name] = Path(p)
         sizes[name] = Path(p).stat().st_size / 1024
-    for ref in models:
+    for ref in [r for r in models if r not in first]:
         name, predictors[name], size = load_predictor(ref, config)
-        if size is not None:
-            sizes[name] = size
+        sizes[name] = size
     log(f"evaluating {len(predictors)} variants on {data.name}; protocol: {protocol_label(config)}")
     results = evaluate_predictors(predictors, data, config)
     out = Path(out_dir) if out_dir else Path(config.output_dir) / "report"

@@ -25,7 +25,9 @@ from keras_depth.kerasapi import keras
 
 
 def _converter(model: keras.Model, representative: Callable[[], Iterable[np.ndarray]]) -> tf.lite.TFLiteConverter:
-    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    from export.convert import static_converter
+
+    c = static_converter(model)
     c.optimizations = [tf.lite.Optimize.DEFAULT]
     c.representative_dataset = lambda: ([x] for x in representative())
     return c
