@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
 
         variants = args.variants.split(",") if args.variants else list(e.variants)
         model = load_trained_model(src / "model.keras")
-        qat = load_qat_model(src / "model_qat.keras") if "int8_qat" in variants else None
+        qat = load_qat_model(src / "model_qat.h5") if "int8_qat" in variants else None
         for hw in resolutions:
             d = out / f"model_{hw[0]}x{hw[1]}"
             print(f"exporting {variants} at {hw[0]}x{hw[1]} into {d}")
