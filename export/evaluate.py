@@ -62,11 +62,15 @@ def _resize_rgb(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 
 
 def keras_predictor(model, spec) -> Predictor:
+    import tensorflow as tf
+
     hw = tuple(int(v) for v in model.input_shape[1:3])
+    # One graph trace, then milliseconds a frame; an eager call walks every layer in Python each time.
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def predict(rgb: np.ndarray) -> np.ndarray:
         x = _resize_rgb(rgb, hw)[None].astype(np.float32) / 255.0
-        y = model(x, training=False).numpy()[0, ..., 0]
+        y = forward(x).numpy()[0, ..., 0]
         return np.asarray(spec.output_to_depth(y), np.float32)
 
     return predict
