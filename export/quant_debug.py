@@ -86,12 +86,13 @@ def denylisted_nodes_for(debugger, model: keras.Model, float_layers: Sequence[st
     from export.runtime import load_interpreter
 
     names = {l.name for l in model.layers}
-    missing = sorted(set(float_layers) - names)
+    # quantize_apply renames every layer it wraps (annotated or not) to quant_<name>
+    keep = {n if n in names else f"quant_{n}" for n in float_layers}
+    missing = sorted(n for n in float_layers if n not in names and f"quant_{n}" not in names)
     if missing:
         raise UsageError(f"export.float_layers: no layer named {missing} in model {model.name!r}")
     it = load_interpreter(debugger.calibrated_model, num_threads=1, delegates=False)
     tensor_names = {t["index"]: t["name"] for t in it.get_tensor_details()}
-    keep = set(float_layers)
     nodes = [tensor_names[o] for op in it._get_ops_details() for o in op["outputs"]
              if o >= 0 and keep & set(keras_layers_of(tensor_names[o], names))]
     if not nodes:
@@ -117,3 +118,4 @@ def convert_selective_ptq(model: keras.Model, representative: Callable[[], Itera
     blob = debugger.get_nondebug_quantized_model()  # float interface, QUANTIZE/DEQUANTIZE at the edges
     # The same interface rewrite TFLiteConverter applies for inference_input_type/inference_output_type.
     return bytes(tflite_util.modify_model_io_type(blob, IO_DTYPES[io_dtype], IO_DTYPES[io_dtype]))
+
