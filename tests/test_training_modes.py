@@ -70,8 +70,8 @@ def test_supervised_metric_mode_learns(tmp_path, cache_dir):
 
 @pytest.mark.xfail(strict=False, reason=(
     "issue 4 not met yet: with ssi_gm(lstsq) held-out delta1 rises 0.553 -> 0.677 but the epoch-mean training "
-    "loss stays flat (0.209 -> 0.208: label scales drawn log-uniform in [0.2, 5] dominate it); ssi median "
-    "makes the loss fall 3.9 -> 2.4 but delta1 stays 0.553"
+    "loss stays flat (0.209 -> 0.208); narrowing the relabelling scales to [0.5, 2] only gives 0.166 -> 0.160 "
+    "(delta1 0.553 -> 0.569, one val image's lstsq alignment degenerate: abs_rel 3e4)"
 ))
 def test_relative_mode_learns_from_mixed_semantics(tmp_path, cache_dir):
     from keras_depth.data.pipeline import make_dataset, raw_dataset
@@ -99,8 +99,9 @@ def _stereo_heldout(cfg):
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 4 not met yet: in the local budget (36-60 steps at 64x64, 2 shared cores) the photometric loss "
-    "does not get below the constant-disparity init's, so held-out delta1 stays ~0.33-0.40 vs 0.36 untrained"
+    "issue 4 not met yet: the loss itself is right (test_stereo_loss_prefers_the_renderers_true_disparity: truth "
+    "0.245 vs best constant 0.479), but in 36-100 steps at 64x64 the network only finds a near-constant disparity "
+    "(100 steps: loss 0.688 -> 0.466, delta1 vs true disparity 0.363 -> 0.325; baseline 0.4 m: 1.73 -> 1.19, 0.363 -> 0.326)"
 ))
 def test_stereo_mode_recovers_disparity(tmp_path, cache_dir):
     from keras_depth.training.stereo import StereoTrainer
@@ -170,3 +171,32 @@ def test_disparity_scale_is_fx_baseline_over_width_with_fallback():
     k = disparity_scale(tf.constant([50.0, 50.0, 31.5, 31.5]), tf.constant(0.12), 64, 0.1)
     np.testing.assert_allclose(float(k), 50.0 * 0.12 / 64, rtol=1e-6)
     assert float(disparity_scale(tf.constant([-1.0] * 4), tf.constant(0.12), 64, 0.1)) == pytest.approx(0.1)
+
+
+def test_stereo_loss_prefers_the_renderers_true_disparity(cache_dir):
+    """Sanity oracle for the warp direction and the units: the true disparity pyramid (pixels / W)
+    must score far below the best constant disparity and the sign-flipped truth."""
+    from keras_depth.data.stereo_pipeline import disparity_scale
+    from keras_depth.losses.stereo import disparity_pyramid, stereo_loss
+
+    cfg = _config("stereo_local", cache_dir / "oracle", cache_dir)
+    entry = cfg.data.val[0]
+    samples = list(build_dataset(entry, cache_dir=cfg.data.cache_dir, seed=cfg.seed).as_numpy_iterator())
+    left = np.stack([s["left"] for s in samples]).astype(np.float32) / 255.0
+    right = np.stack([s["right"] for s in samples]).astype(np.float32) / 255.0
+    width = left.shape[2]
+    d_l = np.stack([s["disparity_left"] for s in samples]).reshape(left.shape[:3] + (1,)) / width
+    d_r = np.stack([s["disparity_right"] for s in samples]).reshape(left.shape[:3] + (1,)) / width
+    # The trainer's k = fx B / W times the true inverse depth is the same width fraction.
+    k = np.array([float(disparity_scale(tf.constant(s["intrinsics"]), tf.constant(s["baseline"]), width, 0.1)) for s in samples])
+    inv_depth = 1.0 / np.stack([s["depth"] for s in samples]).reshape(d_l.shape)
+    np.testing.assert_allclose(k[:, None, None, None] * inv_depth, d_l, rtol=1e-4)
+
+    def total(a, b):
+        return float(stereo_loss(left, right, disparity_pyramid(tf.constant(a), 4), disparity_pyramid(tf.constant(b), 4))["total"])
+
+    truth = total(d_l, d_r)
+    best_constant = min(total(np.full_like(d_l, c), np.full_like(d_r, c)) for c in np.quantile(d_l, [0.25, 0.5, 0.75]))
+    # Measured at 64x64 (seed 0, 16 val pairs): truth 0.245, median constant 0.479, flipped 1.588.
+    assert truth < 0.7 * best_constant, (truth, best_constant)
+    assert truth < 0.3 * total(-d_l, -d_r)
