@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", default="runs/models_table", help="converted models cache (default runs/models_table)")
     parser.add_argument("--peer", default=str(DEFAULT_PEER), help="FastDepth int8 peer .tflite for the latency ratio")
     parser.add_argument("--quick", action="store_true", help="parameters and MACs only: no conversion, no latency")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="convert nothing: presets without a cached conversion get '-' for sizes and latency")
 
 
 def _code_hash() -> str:
@@ -50,8 +52,9 @@ def _random_inputs(interpreter, rng: np.random.Generator) -> list:
     return [(d["index"], rng.integers(0, 256, d["shape"], dtype=np.uint8).astype(d["dtype"])) for d in interpreter.get_input_details()]
 
 
-def convert_preset(name: str, size: int, cache: Path) -> dict:
-    """float32 and int8-PTQ TFLite files of preset ``name`` at ``size``x``size`` (cached)."""
+def convert_preset(name: str, size: int, cache: Path, convert: bool = True) -> Optional[dict]:
+    """float32 and int8-PTQ TFLite files of preset ``name`` at ``size``x``size`` (cached; None when not
+    cached and ``convert`` is False)."""
     from export.convert import convert_float32, convert_int8_ptq
     from keras_depth.models import _PRESETS, build_model
 
@@ -59,6 +62,8 @@ def convert_preset(name: str, size: int, cache: Path) -> dict:
     d = cache / f"{name}_{size}_{key}"
     f32, i8 = d / "float32.tflite", d / "int8.tflite"
     if not (f32.is_file() and i8.is_file()):
+        if not convert:
+            return None
         model = build_model(name, (size, size, 3))
         rng = np.random.default_rng(0)
         shapes = [tuple(int(v) for v in t.shape[1:]) for t in model.inputs]
@@ -118,7 +123,7 @@ def measure_latency(models: dict[str, Path | bytes], threads: int, runs: int, wa
 
 
 def build_rows(presets: list[str], size: int, latency_size: int, threads: int, runs: int, cache: Path,
-               peer: Optional[Path], quick: bool, log=print) -> tuple[list[dict], Optional[float]]:
+               peer: Optional[Path], quick: bool, log=print, cached_only: bool = False) -> tuple[list[dict], Optional[float]]:
     from keras_depth.kerasapi import keras
     from keras_depth.models import build_model
     from keras_depth.models.macs import count_macs
@@ -129,8 +134,9 @@ def build_rows(presets: list[str], size: int, latency_size: int, threads: int, r
         model = build_model(name, (size, size, 3))
         row = {"preset": name, "params": model.count_params(), "macs": count_macs(model)}
         keras.backend.clear_session()
-        if not quick:
-            files[name] = convert_preset(name, latency_size, cache)
+        converted = None if quick else convert_preset(name, latency_size, cache, convert=not cached_only)
+        if converted is not None:
+            files[name] = converted
             row["float32_kib"] = files[name]["float32"].stat().st_size / 1024
             row["int8_kib"] = files[name]["int8"].stat().st_size / 1024
         rows.append(row)
@@ -142,7 +148,7 @@ def build_rows(presets: list[str], size: int, latency_size: int, threads: int, r
             models["__peer__"] = peer
         lat = measure_latency(models, threads, runs)
         peer_ms = lat.pop("__peer__", None)
-        for row in rows:
+        for row in (r for r in rows if r["preset"] in lat):
             row["int8_ms"] = lat[row["preset"]]
             row["vs_peer"] = lat[row["preset"]] / peer_ms if peer_ms else None
     return rows, peer_ms
@@ -175,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
     if peer is not None and not args.quick and not peer.is_file():
         raise UsageError(f"--peer: file not found: {peer}")
     start = time.time()
-    rows, peer_ms = build_rows(presets, args.size, args.latency_size, args.threads, args.runs, Path(args.cache), peer, args.quick)
+    rows, peer_ms = build_rows(presets, args.size, args.latency_size, args.threads, args.runs, Path(args.cache), peer, args.quick,
+                               cached_only=args.cached_only)
+    missing = [r["preset"] for r in rows if "int8_kib" not in r]
     table = render_table(rows, args.size, args.latency_size, args.threads, peer_ms, peer)
     print(table)
     if args.out:
@@ -194,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
             "2 cores shared with other jobs, so absolute times are noisy); every model and the FastDepth peer were "
             "timed round-robin in the same process, so the last column is the figure to compare.\n\n"
             f"{table}\n\n"
-            f"Generated in {time.time() - start:.0f} s{' (--quick: no conversion or latency)' if args.quick else ''}.\n"
+            f"Generated in {time.time() - start:.0f} s{' (--quick: no conversion or latency)' if args.quick else ''}"
+            f"{'' if args.quick or not missing else '; not converted yet (--cached-only): ' + ', '.join(missing)}.\n"
         )
         out = Path(args.out)
         # Measured sections that other scripts write into the same page (benchmarks/bench_upsampling.py)
