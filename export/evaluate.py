@@ -279,7 +279,7 @@ def write_plots(out_dir: Path, data: EvalSet, results: dict[str, dict], config: 
         ax.bar_label(bars, fmt="%.3f", fontsize=7)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
         ax.set_title(key, fontsize=9)
-    fig.suptitle(label, fontsize=8)
+    fig.suptitle(label, fontsize=8, y=1.04)
     _png(fig, out_dir / "bars.png")
     written.append("bars.png")
 
