@@ -374,7 +374,7 @@ def calibration_sweep(config: Config, model: keras.Model, sizes: Sequence[int], 
             f"AbsRel {m['abs_rel']:.4f} delta1 {m['delta1']:.4f}")
     md = [f"# PTQ calibration sweep ({config.name})", "",
           f"Calibration: {calibration_summary(config, len(calib))}. Evaluated on {data.name}; protocol: {protocol(config)}.", "",
-          "| calibration images | parity mean |err| | parity max |err| | AbsRel | RMSE | delta1 |", "|---|---|---|---|---|---|"]
+          "| calibration images | parity mean abs err (m) | parity max abs err (m) | AbsRel | RMSE | delta1 |", "|---|---|---|---|---|---|"]
     md += [f"| {r['calibration_images']} | {r['parity_mean_abs']:.4f} | {r['parity_max_abs']:.3f} | {r['abs_rel']:.4f} | "
            f"{r['rmse']:.4f} | {r['delta1']:.4f} |" for r in rows]
     atomic_write_text(Path(out_dir) / "calibration_sweep.md", "\n".join(md) + "\n")
