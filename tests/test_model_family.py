@@ -110,21 +110,58 @@ def test_default_upsampling_is_nearest():
     assert {l.interpolation for l in m.layers if isinstance(l, layers.UpSampling2D)} == {"nearest"}
 
 
+# The cheapest build of each preset that keeps its graph (encoder, decoder kind, head, custom layers):
+# 32x32 input and 8-wide decoders. Conversion time follows the number of layers, not their width, so
+# the encoders keep their shipped widths (the op list is the same at any width).
+SLIM = {name: {"decoder_filters": (8, 8, 8, 8, 8)} for name in PRESETS if name != "tiny_unet"}
+
+
+def _convert_int8_qat_pair(qat) -> bytes:
+    # export.convert's static_converter traces one input tensor; the two-image model goes through
+    # from_keras_model with the same integer settings (uint8 IO, ranges from the fake-quant nodes).
+    import tensorflow as tf
+
+    c = tf.lite.TFLiteConverter.from_keras_model(qat)
+    c.optimizations = [tf.lite.Optimize.DEFAULT]
+    c.inference_input_type = c.inference_output_type = tf.uint8
+    return c.convert()
+
+
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_qat_int8_has_no_float_or_flex_ops(name):
-    """QAT applies; the int8 TFLite runs integer kernels only (QUANTIZE at the uint8 input/output);
-    no Flex or custom op. 32x32 inputs: the conversion cost is in the graph, not the resolution."""
+    """QAT applies (quantize_apply succeeds and the QAT model runs); the int8 TFLite runs integer kernels
+    only (uint8 IO converted by QUANTIZE at the input and output); no Flex or custom op; op list printed.
+    No Keras fit: training changes the ranges, not which ops the converter emits."""
     from export.convert import convert_int8_qat
     from export.int8_ops import int8_problems, list_ops
     from export.qat import make_qat_model
 
-    model = build_model(name, (32, 32, 3))
+    model = build_model(name, (32, 32, 3), **SLIM.get(name, {}))
     qat = make_qat_model(model)
     assert any("quant" in type(l).__name__.lower() for l in qat.layers)
-    ops = list_ops(convert_int8_qat(qat))
+    xs = [np.zeros((1, *t.shape[1:]), np.float32) for t in qat.inputs]
+    out = qat(xs if len(xs) > 1 else xs[0], training=False)
+    assert all(np.all(np.isfinite(np.asarray(o))) for o in (out.values() if isinstance(out, dict) else [out]))
+    ops = list_ops(convert_int8_qat(qat) if len(qat.inputs) == 1 else _convert_int8_qat_pair(qat))
+    keras.backend.clear_session()
     print(f"\n{name}: {len(ops)} ops: " + " ".join(str(o) for o in ops))
     assert not int8_problems(ops), int8_problems(ops)
     names = [o.name for o in ops]
-    # Float touches only the boundary converters; the model's compute ops are all int8.
-    assert not any(n.startswith("Flex") for n in names)
+    assert not any(n.startswith("Flex") or n == "CUSTOM" for n in names)
     assert {"CONV_2D", "QUANTIZE"} <= set(names)
+
+
+def test_models_cli_table_keeps_measured_section(tmp_path):
+    """``keras-depth models`` regenerates the table and keeps the section bench_upsampling.py wrote."""
+    import argparse
+
+    from keras_depth.models import cli
+
+    out = tmp_path / "models.md"
+    out.write_text("old table\n\n" + cli.KEPT_SECTION + " ... -->\nmeasured figures\n")
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    assert cli.run(p.parse_args(["--quick", "--presets", "tiny_unet", "--out", str(out)])) == 0
+    text = out.read_text()
+    assert "| `tiny_unet` | 0.013 M |" in text and "old table" not in text
+    assert text.endswith(cli.KEPT_SECTION + " ... -->\nmeasured figures\n")
