@@ -472,9 +472,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="evaluate at most this many images")
     parser.add_argument("--out", help="report folder (default: OUTPUT_DIR/report, or OUTPUT_DIR/report_DATA)")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the constant-median baseline")
+    from keras_depth.ar.temporal_eval import add_temporal_arguments
+
+    add_temporal_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "temporal", False):
+        from keras_depth.ar.temporal_eval import run_temporal
+
+        return run_temporal(args)
     from keras_depth.training.cli import load_config_from_args
 
     config = load_config_from_args(args)
