@@ -210,6 +210,60 @@ def test_worker_pool_renders_the_same_frames_as_one_process(tmp_path):
         np.testing.assert_array_equal(depth[i], synthetic.render_frame(1, i, 8, 8, "test").depth)
 
 
+def test_worker_pool_errors_name_the_failure(tmp_path):
+    # A worker that cannot write its arrays (here: no .npy files in the folder) fails in one line.
+    from keras_depth.errors import DataError
+
+    bar = synthetic_dataset._Progress("x", 16, False)
+    tasks = [("mono", 0, "train", 0, 2, 8, 8, 0.0, [50.0, 75.0], [0.8, 1.8])]
+    with pytest.raises(DataError, match=r"render worker failed: FileNotFoundError.*\.npy"):
+        synthetic_dataset._render_in_workers(tmp_path, tasks, 1, bar)
+
+
+def test_a_script_without_main_guard_builds_a_pooled_cache(tmp_path):
+    # A spawn pool would re-import this unguarded script in every child and start pools recursively.
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from keras_depth.data.synthetic_dataset import build_cache\n"
+        f"print(build_cache({str(tmp_path / 'cache')!r}, 'train', 64, 8, 8, 3, workers=2, progress=False))\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    path = Path(out.stdout.strip().splitlines()[-1])
+    np.testing.assert_array_equal(np.load(path / "depth.npy")[40], synthetic.render_frame(3, 40, 8, 8).depth)
+
+
+def test_camera_ranges_bound_fov_and_height():
+    fov, height = (58.0, 62.0), (1.3, 1.5)
+    for i in range(6):
+        f = synthetic.render_frame(4, i, 24, 24, "train", fov_deg=fov, height_m=height)
+        hfov = 2 * math.degrees(math.atan((24 / 2) / f.intrinsics[0]))
+        assert fov[0] - 1e-3 <= hfov <= fov[1] + 1e-3
+        assert height[0] - 1e-6 <= f.pose[1, 3] <= height[1] + 1e-6  # the floor is the plane y = 0
+    # The default ranges give the frames they always gave (caches of earlier runs stay valid).
+    np.testing.assert_array_equal(
+        synthetic.render_frame(4, 1, 16, 16).depth,
+        synthetic.render_frame(4, 1, 16, 16, fov_deg=synthetic.FOV_RANGE_DEG, height_m=synthetic.CAMERA_HEIGHT_RANGE_M).depth,
+    )
+    for bad in ([10, 60], [60, 50], [55], "wide", [55, 200]):
+        with pytest.raises(UsageError, match="fov_deg"):
+            synthetic.render_frame(0, 0, 8, 8, fov_deg=bad)
+    with pytest.raises(UsageError, match="camera_height"):
+        synthetic.render_frame(0, 0, 8, 8, height_m=[0.1, 1.0])
+
+
+def test_camera_ranges_key_the_cache(tmp_path):
+    default = synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False)
+    narrow = synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False, fov_deg=[58, 62], camera_height=[1.3, 1.5])
+    assert default != narrow
+    assert synthetic_dataset.load_cache(narrow)[1]["camera_height_m"] == [1.3, 1.5]
+    with pytest.raises(UsageError, match="mono"):
+        synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, kind="stereo", fov_deg=[58, 62])
+
+
 def _check_sample(x: dict, h: int, w: int) -> None:
     x = {k: np.asarray(v) for k, v in x.items()}
     assert x["image"].dtype == np.uint8 and x["image"].shape == (h, w, 3)

@@ -31,6 +31,8 @@ TEXTURES = ("checker", "noise", "stripes", "gradient")
 MIN_DEPTH = 0.3
 MAX_DEPTH = 10.0
 FOV_RANGE_DEG = (50.0, 75.0)  # horizontal field of view of random cameras
+CAMERA_HEIGHT_RANGE_M = (0.8, 1.8)  # height of random cameras above the floor
+FOV_LIMITS_DEG = (20.0, 90.0)  # what the clearance argument in random_camera holds for
 DEFAULT_BASELINE = 0.12  # metres, a little wider than a phone's dual camera
 
 _EPS = 1e-4  # self-intersection guard, metres along a z=1 ray
@@ -703,6 +705,25 @@ def _in_range(depth: np.ndarray, min_depth: float, max_depth: float) -> bool:
     return bool(depth.min() >= min_depth and depth.max() <= max_depth)
 
 
+def check_camera_ranges(fov_deg: Sequence[float], height_m: Sequence[float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``(fov_deg, height_m)`` as float pairs, or a UsageError naming what is wrong."""
+    out = []
+    for name, value, lo, hi in (
+        ("fov_deg", fov_deg, *FOV_LIMITS_DEG),
+        ("camera_height", height_m, _CLEARANCE, 3.0 - _CLEARANCE),
+    ):
+        ok = (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            and lo <= value[0] <= value[1] <= hi
+        )
+        if not ok:
+            raise UsageError(f"synthetic {name}: expected [low, high] with {lo:g} <= low <= high <= {hi:g}, got {value!r}")
+        out.append((float(value[0]), float(value[1])))
+    return out[0], out[1]
+
+
 def random_camera(
     rng: np.random.Generator,
     scene: Scene,
@@ -710,8 +731,12 @@ def random_camera(
     width: int,
     fov_deg: tuple[float, float] = FOV_RANGE_DEG,
     max_depth: float = MAX_DEPTH,
+    height_m: tuple[float, float] = CAMERA_HEIGHT_RANGE_M,
 ) -> Camera:
-    """A phone-like camera: random fov and principal point, 0.8-1.8 m high, small pitch and roll.
+    """A phone-like camera: random fov and principal point, ``height_m`` high, small pitch and roll.
+
+    Metric depth from one image is only defined up to what the image shows of the camera: a
+    narrower fov and height range (one phone, held at chest height) makes it better posed.
 
     Keeps ``_CLEARANCE`` from every surface, which bounds z-depth below by clearance * cos(the widest
     ray angle) >= MIN_DEPTH for the fov range here.
@@ -724,7 +749,7 @@ def random_camera(
     for _ in range(200):
         pos = (
             rng.uniform(lo[0] + _CLEARANCE, hi[0] - _CLEARANCE),
-            rng.uniform(0.8, min(1.8, hi[1] - _CLEARANCE)),
+            rng.uniform(min(height_m[0], hi[1] - _CLEARANCE), min(height_m[1], hi[1] - _CLEARANCE)),
             rng.uniform(lo[2] + _CLEARANCE, hi[2] - _CLEARANCE),
         )
         # Aim at an object or somewhere across the room: a random yaw mostly stares at a near wall.
@@ -754,7 +779,17 @@ class Frame:
     pose: np.ndarray  # float64 [4, 4] camera-to-world
 
 
-def _random_view(seed: int, split: str, index: int, height: int, width: int, kind: str, baseline: float = 0.0):
+def _random_view(
+    seed: int,
+    split: str,
+    index: int,
+    height: int,
+    width: int,
+    kind: str,
+    baseline: float = 0.0,
+    fov_deg: tuple[float, float] = FOV_RANGE_DEG,
+    height_m: tuple[float, float] = CAMERA_HEIGHT_RANGE_M,
+):
     """Scene, camera and the cast rays of each view (left, then right for stereo) of one random frame.
 
     Re-draws until every view's depth is in range; the cast is kept so that shading does not trace
@@ -767,7 +802,7 @@ def _random_view(seed: int, split: str, index: int, height: int, width: int, kin
         scene = random_scene(rng)
         for _ in range(5):
             try:
-                camera = random_camera(rng, scene, height, width)
+                camera = random_camera(rng, scene, height, width, fov_deg, MAX_DEPTH, height_m)
             except RuntimeError:  # too cluttered for a camera to fit: draw another room
                 break
             views = [camera] + ([camera.translated((baseline, 0, 0))] if baseline else [])
@@ -784,9 +819,21 @@ def _random_view(seed: int, split: str, index: int, height: int, width: int, kin
     raise RuntimeError(f"synthetic frame {split}/{index} (seed {seed}): no valid view in 100 tries")
 
 
-def render_frame(seed: int, index: int, height: int, width: int, split: str = "train") -> Frame:
-    """Frame ``index`` of ``split``: the same arguments always give the same pixels."""
-    scene, (camera,), (cast,) = _random_view(seed, split, index, height, width, "mono")
+def render_frame(
+    seed: int,
+    index: int,
+    height: int,
+    width: int,
+    split: str = "train",
+    fov_deg: Sequence[float] = FOV_RANGE_DEG,
+    height_m: Sequence[float] = CAMERA_HEIGHT_RANGE_M,
+) -> Frame:
+    """Frame ``index`` of ``split``: the same arguments always give the same pixels.
+
+    ``fov_deg`` and ``height_m`` bound the random camera's horizontal field of view and height.
+    """
+    fov, hm = check_camera_ranges(fov_deg, height_m)
+    scene, (camera,), (cast,) = _random_view(seed, split, index, height, width, "mono", 0.0, fov, hm)
     image, depth = _finish(scene, camera, cast)
     return Frame(image, depth, camera.intrinsics, camera.pose)
 
@@ -812,7 +859,16 @@ def render_stereo_frame(
 
 
 def render_chunk(
-    kind: str, seed: int, split: str, start: int, stop: int, height: int, width: int, baseline: float = DEFAULT_BASELINE
+    kind: str,
+    seed: int,
+    split: str,
+    start: int,
+    stop: int,
+    height: int,
+    width: int,
+    baseline: float = DEFAULT_BASELINE,
+    fov_deg: Sequence[float] = FOV_RANGE_DEG,
+    height_m: Sequence[float] = CAMERA_HEIGHT_RANGE_M,
 ) -> dict[str, np.ndarray]:
     """Frames ``start .. stop - 1`` stacked into the arrays of an on-disk cache of ``kind``.
 
@@ -827,7 +883,7 @@ def render_chunk(
         out[name] = np.empty((n, height, width), np.float32)
     for j, i in enumerate(range(start, stop)):
         if kind == "mono":
-            f = render_frame(seed, i, height, width, split)
+            f = render_frame(seed, i, height, width, split, fov_deg, height_m)
             out["images"][j], out["depth"][j] = f.image, f.depth
         elif kind == "stereo":
             f = render_stereo_frame(seed, i, height, width, split, baseline)
@@ -840,9 +896,27 @@ def render_chunk(
     return out
 
 
-def render_chunk_task(args: tuple) -> dict[str, np.ndarray]:
-    """``render_chunk(*args)``, for ``Pool.imap`` (it passes one argument)."""
-    return render_chunk(*args)
+def render_into_files(folder: str, tasks: Sequence[Sequence]) -> None:
+    """Render each ``render_chunk`` argument tuple in ``tasks`` into ``folder``'s ``NAME.npy`` files.
+
+    The worker side of the synthetic cache builder: it runs in a fresh interpreter started with
+    ``python -c`` (so a user's unguarded ``__main__`` is never re-imported, unlike a spawn pool),
+    writes frames ``start .. stop - 1`` in place through memory maps and prints one line per chunk.
+    """
+    import sys
+
+    arrays: dict[str, np.ndarray] = {}
+    for task in tasks:
+        start, stop = int(task[3]), int(task[4])
+        chunk = render_chunk(*task)
+        for name, values in chunk.items():
+            if name not in arrays:
+                arrays[name] = np.load(f"{folder}/{name}.npy", mmap_mode="r+")
+            arrays[name][start:stop] = values
+        for a in arrays.values():
+            a.flush()
+        print(stop - start, flush=True)
+        sys.stdout.flush()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Union
@@ -79,6 +80,7 @@ def cache_params(
         "max_depth": synthetic.MAX_DEPTH,
         "fov_deg": list(synthetic.FOV_RANGE_DEG),
     }
+    # Only non-default camera ranges enter the key, so that existing caches keep their names.
     params.update(extra)
     return params
 
@@ -111,20 +113,64 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _chunks(params: dict[str, Any], workers: int) -> Iterator[dict[str, np.ndarray]]:
+def _tasks(params: dict[str, Any]) -> list[tuple]:
     p = params
-    tasks = [
-        (p["kind"], p["seed"], p["split"], a, min(a + _CHUNK, p["count"]), p["height"], p["width"], p.get("baseline", 0.0))
+    return [
+        (
+            p["kind"], p["seed"], p["split"], a, min(a + _CHUNK, p["count"]), p["height"], p["width"],
+            p.get("baseline", 0.0), list(p["fov_deg"]), list(p.get("camera_height_m", synthetic.CAMERA_HEIGHT_RANGE_M)),
+        )
         for a in range(0, p["count"], _CHUNK)
     ]
-    if workers <= 1 or p["count"] < _POOL_MIN_FRAMES:
-        yield from map(synthetic.render_chunk_task, tasks)
-        return
-    # spawn, not fork: the parent has TensorFlow's threads running, and a forked child may inherit
-    # a lock one of them held. The task function lives in the renderer module, so the children
-    # import only numpy and the renderer, never this module's TensorFlow (seconds per worker).
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap(synthetic.render_chunk_task, tasks)
+
+
+def _render_in_workers(folder: Path, tasks: list[tuple], workers: int, bar: "_Progress") -> None:
+    """Render ``tasks`` into ``folder``'s memory-mapped arrays with ``workers`` child interpreters.
+
+    Children are plain ``python -c`` processes, not a multiprocessing pool: a spawn pool re-imports
+    the parent's ``__main__``, so a user script without an ``if __name__ == "__main__":`` guard
+    would start pools recursively; and fork is unsafe once TensorFlow's threads run. The renderer
+    module imports numpy only, so a child starts in well under a second.
+    """
+    code = (
+        "import json, sys; from keras_depth.data.synthetic import render_into_files; "
+        "render_into_files(sys.argv[1], json.loads(sys.argv[2]))"
+    )
+    # The children must import this very copy of the package, however the parent found it.
+    root = str(Path(synthetic.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(folder), json.dumps(tasks[i::workers])],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(workers)
+    ]
+    done = [0] * len(procs)
+    lock = threading.Lock()
+
+    def follow(i: int) -> None:
+        for line in procs[i].stdout:
+            with lock:
+                done[i] += int(line)
+                bar.update(sum(done))
+
+    readers = [threading.Thread(target=follow, args=(i,), daemon=True) for i in range(len(procs))]
+    for t in readers:
+        t.start()
+    errors = []
+    for p, t in zip(procs, readers):
+        err = p.stderr.read()
+        p.wait()
+        t.join()
+        if p.returncode != 0:
+            last = [l for l in err.strip().splitlines() if l.strip()]
+            errors.append(last[-1] if last else f"exit code {p.returncode}")
+    if errors:
+        raise DataError(f"synthetic cache: a render worker failed: {errors[0]}")
 
 
 def build_cache(
@@ -140,6 +186,8 @@ def build_cache(
     sequence_length: int = 8,
     workers: int = 2,
     progress: bool = True,
+    fov_deg: Any = synthetic.FOV_RANGE_DEG,
+    camera_height: Any = synthetic.CAMERA_HEIGHT_RANGE_M,
 ) -> Path:
     """Render ``count`` frames into ``cache_dir`` unless an identical cache is already there.
 
@@ -162,7 +210,13 @@ def build_cache(
         extra["fps"] = _SEQUENCE_FPS
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"synthetic workers: expected an integer >= 1, got {workers!r}")
+    fov, height_m = synthetic.check_camera_ranges(fov_deg, camera_height)
+    if (fov, height_m) != (synthetic.FOV_RANGE_DEG, synthetic.CAMERA_HEIGHT_RANGE_M):
+        if kind != "mono":
+            raise UsageError(f"synthetic {kind}: fov_deg and camera_height can only be set for mono frames")
+        extra["camera_height_m"] = list(height_m)
     params = cache_params(split, count, height, width, seed, kind, **extra)
+    params["fov_deg"] = list(fov)
     path = cache_path(cache_dir, params)
     if (path / "meta.json").is_file():
         return path
@@ -183,13 +237,19 @@ def build_cache(
                 arrays["intrinsics"][sl], arrays["poses"][sl] = tr.intrinsics, tr.poses
                 done += sequence_length
                 bar.update(done)
-        else:
-            for chunk in _chunks(params, workers):
+        elif workers <= 1 or count < _POOL_MIN_FRAMES:
+            for task in _tasks(params):
+                chunk = synthetic.render_chunk(*task)
                 n = len(chunk["intrinsics"])
                 for name, values in chunk.items():
                     arrays[name][done : done + n] = values
                 done += n
                 bar.update(done)
+        else:
+            for a in arrays.values():
+                a.flush()
+            tasks = _tasks(params)
+            _render_in_workers(tmp, tasks, min(workers, len(tasks)), bar)
         for a in arrays.values():
             a.flush()
         del arrays
@@ -239,9 +299,15 @@ def synthetic_dataset(
     seed: int = 0,
     cache_dir: PathLike = "runs/cache",
     strict: bool = False,
+    fov_deg: Any = synthetic.FOV_RANGE_DEG,
+    camera_height: Any = synthetic.CAMERA_HEIGHT_RANGE_M,
 ) -> tf.data.Dataset:
-    """Raw samples (docs/contracts.md section 1) of procedurally ray-cast rooms, metric depth in metres."""
-    arrays, _ = load_cache(build_cache(cache_dir, split, count, height, width, seed), strict)
+    """Raw samples (docs/contracts.md section 1) of procedurally ray-cast rooms, metric depth in metres.
+
+    ``fov_deg`` and ``camera_height`` ([low, high], degrees and metres) bound the random camera.
+    """
+    path = build_cache(cache_dir, split, count, height, width, seed, fov_deg=fov_deg, camera_height=camera_height)
+    arrays, _ = load_cache(path, strict)
     # The arrays are small (about 215 MB at the default 1200 x 160 x 160), so slicing in-memory
     # tensors beats a per-element numpy_function, which holds the GIL and loses static shapes.
     ds = tf.data.Dataset.from_tensor_slices(
