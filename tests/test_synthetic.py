@@ -237,12 +237,14 @@ def test_a_script_without_main_guard_builds_a_pooled_cache(tmp_path):
 
 
 def test_camera_ranges_bound_fov_and_height():
-    fov, height = (58.0, 62.0), (1.3, 1.5)
+    fov, height, pitch = (58.0, 62.0), (1.3, 1.5), (-30.0, -10.0)
     for i in range(6):
-        f = synthetic.render_frame(4, i, 24, 24, "train", fov_deg=fov, height_m=height)
+        f = synthetic.render_frame(4, i, 24, 24, "train", fov_deg=fov, height_m=height, pitch_deg=pitch)
         hfov = 2 * math.degrees(math.atan((24 / 2) / f.intrinsics[0]))
         assert fov[0] - 1e-3 <= hfov <= fov[1] + 1e-3
         assert height[0] - 1e-6 <= f.pose[1, 3] <= height[1] + 1e-6  # the floor is the plane y = 0
+        # The optical axis (pose column 2) rises by sin(pitch); roll turns about it and leaves it.
+        assert pitch[0] - 1e-6 <= math.degrees(math.asin(f.pose[1, 2])) <= pitch[1] + 1e-6
     # The default ranges give the frames they always gave (caches of earlier runs stay valid).
     np.testing.assert_array_equal(
         synthetic.render_frame(4, 1, 16, 16).depth,
@@ -253,13 +255,19 @@ def test_camera_ranges_bound_fov_and_height():
             synthetic.render_frame(0, 0, 8, 8, fov_deg=bad)
     with pytest.raises(UsageError, match="camera_height"):
         synthetic.render_frame(0, 0, 8, 8, height_m=[0.1, 1.0])
+    with pytest.raises(UsageError, match="pitch_deg"):
+        synthetic.render_frame(0, 0, 8, 8, pitch_deg=[-90, 0])
 
 
 def test_camera_ranges_key_the_cache(tmp_path):
     default = synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False)
     narrow = synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False, fov_deg=[58, 62], camera_height=[1.3, 1.5])
-    assert default != narrow
+    down = synthetic_dataset.build_cache(
+        tmp_path, "val", 2, 8, 8, 0, progress=False, fov_deg=[58, 62], camera_height=[1.3, 1.5], pitch_deg=[-30, -10]
+    )
+    assert len({default, narrow, down}) == 3
     assert synthetic_dataset.load_cache(narrow)[1]["camera_height_m"] == [1.3, 1.5]
+    assert synthetic_dataset.load_cache(down)[1]["pitch_deg"] == [-30, -10]
     with pytest.raises(UsageError, match="mono"):
         synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, kind="stereo", fov_deg=[58, 62])
 

@@ -182,14 +182,18 @@ def room_planes(
 
 
 def look_pose(position: ArrayLike, yaw: float, pitch: float = 0.0, roll: float = 0.0) -> np.ndarray:
-    """Camera-to-world pose at ``position``: yaw 0 looks along world -z, positive pitch looks up."""
+    """Camera-to-world pose at ``position``: yaw 0 looks along world -z.
+
+    ``pitch`` turns about the camera's x axis, which points right with y pointing down (OpenCV), so a
+    positive pitch tilts the optical axis towards image-down: the camera looks down by ``pitch``.
+    """
     cy, sy = math.cos(yaw), math.sin(yaw)
     cp, sp = math.cos(pitch), math.sin(pitch)
     cr, sr = math.cos(roll), math.sin(roll)
     r_yaw = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])  # about world +y
     # Columns are the camera x, y, z axes in the world at zero angles: right=+x, down=-y, forward=-z.
     base = np.array([[1.0, 0, 0], [0, -1, 0], [0, 0, -1]])
-    r_pitch = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])  # about camera x; +pitch tilts z up
+    r_pitch = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])  # about camera x; +pitch tilts z down
     r_roll = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])  # about camera z
     pose = np.eye(4)
     pose[:3, :3] = r_yaw @ base @ r_pitch @ r_roll
@@ -705,13 +709,18 @@ def _in_range(depth: np.ndarray, min_depth: float, max_depth: float) -> bool:
     return bool(depth.min() >= min_depth and depth.max() <= max_depth)
 
 
-def check_camera_ranges(fov_deg: Sequence[float], height_m: Sequence[float]) -> tuple[tuple[float, float], tuple[float, float]]:
-    """``(fov_deg, height_m)`` as float pairs, or a UsageError naming what is wrong."""
+def check_camera_ranges(
+    fov_deg: Sequence[float], height_m: Sequence[float], pitch_deg: Optional[Sequence[float]] = None
+) -> tuple:
+    """``(fov_deg, height_m[, pitch_deg])`` as float pairs, or a UsageError naming what is wrong.
+
+    ``pitch_deg`` None (the default camera: pitch ~ N(0, 8 deg) clipped to +-20) is returned as None.
+    """
     out = []
-    for name, value, lo, hi in (
-        ("fov_deg", fov_deg, *FOV_LIMITS_DEG),
-        ("camera_height", height_m, _CLEARANCE, 3.0 - _CLEARANCE),
-    ):
+    checks = [("fov_deg", fov_deg, *FOV_LIMITS_DEG), ("camera_height", height_m, _CLEARANCE, 3.0 - _CLEARANCE)]
+    if pitch_deg is not None:
+        checks.append(("pitch_deg", pitch_deg, -60.0, 60.0))
+    for name, value, lo, hi in checks:
         ok = (
             isinstance(value, (list, tuple))
             and len(value) == 2
@@ -721,7 +730,7 @@ def check_camera_ranges(fov_deg: Sequence[float], height_m: Sequence[float]) -> 
         if not ok:
             raise UsageError(f"synthetic {name}: expected [low, high] with {lo:g} <= low <= high <= {hi:g}, got {value!r}")
         out.append((float(value[0]), float(value[1])))
-    return out[0], out[1]
+    return (out[0], out[1]) if pitch_deg is None else (out[0], out[1], out[2])
 
 
 def random_camera(
@@ -732,9 +741,12 @@ def random_camera(
     fov_deg: tuple[float, float] = FOV_RANGE_DEG,
     max_depth: float = MAX_DEPTH,
     height_m: tuple[float, float] = CAMERA_HEIGHT_RANGE_M,
+    pitch_deg: Optional[tuple[float, float]] = None,
 ) -> Camera:
     """A phone-like camera: random fov and principal point, ``height_m`` high, small pitch and roll.
 
+    ``pitch_deg`` [low, high] draws the elevation of the optical axis uniformly (negative looks down,
+    as a phone pointed at the floor for AR); None keeps the default ~N(0, 8 deg) clipped to +-20 deg.
     Metric depth from one image is only defined up to what the image shows of the camera: a
     narrower fov and height range (one phone, held at chest height) makes it better posed.
 
@@ -763,7 +775,11 @@ def random_camera(
         pose = look_pose(
             pos,
             yaw=aim + float(rng.normal(0, math.radians(20))),
-            pitch=float(np.clip(rng.normal(0, math.radians(8)), -math.radians(20), math.radians(20))),
+            pitch=(
+                float(np.clip(rng.normal(0, math.radians(8)), -math.radians(20), math.radians(20)))
+                if pitch_deg is None
+                else -math.radians(float(rng.uniform(*pitch_deg)))  # look_pose: positive looks down
+            ),
             roll=float(np.clip(rng.normal(0, math.radians(3)), -math.radians(8), math.radians(8))),
         )
         if _pose_ok(scene, pose, _CLEARANCE, max_depth):
@@ -789,6 +805,7 @@ def _random_view(
     baseline: float = 0.0,
     fov_deg: tuple[float, float] = FOV_RANGE_DEG,
     height_m: tuple[float, float] = CAMERA_HEIGHT_RANGE_M,
+    pitch_deg: Optional[tuple[float, float]] = None,
 ):
     """Scene, camera and the cast rays of each view (left, then right for stereo) of one random frame.
 
@@ -802,7 +819,7 @@ def _random_view(
         scene = random_scene(rng)
         for _ in range(5):
             try:
-                camera = random_camera(rng, scene, height, width, fov_deg, MAX_DEPTH, height_m)
+                camera = random_camera(rng, scene, height, width, fov_deg, MAX_DEPTH, height_m, pitch_deg)
             except RuntimeError:  # too cluttered for a camera to fit: draw another room
                 break
             views = [camera] + ([camera.translated((baseline, 0, 0))] if baseline else [])
@@ -827,13 +844,17 @@ def render_frame(
     split: str = "train",
     fov_deg: Sequence[float] = FOV_RANGE_DEG,
     height_m: Sequence[float] = CAMERA_HEIGHT_RANGE_M,
+    pitch_deg: Optional[Sequence[float]] = None,
 ) -> Frame:
     """Frame ``index`` of ``split``: the same arguments always give the same pixels.
 
-    ``fov_deg`` and ``height_m`` bound the random camera's horizontal field of view and height.
+    ``fov_deg``, ``height_m`` and ``pitch_deg`` bound the random camera's horizontal field of view,
+    height and pitch (``random_camera``).
     """
-    fov, hm = check_camera_ranges(fov_deg, height_m)
-    scene, (camera,), (cast,) = _random_view(seed, split, index, height, width, "mono", 0.0, fov, hm)
+    fov, hm, *pitch = check_camera_ranges(fov_deg, height_m, pitch_deg)
+    scene, (camera,), (cast,) = _random_view(
+        seed, split, index, height, width, "mono", 0.0, fov, hm, pitch[0] if pitch else None
+    )
     image, depth = _finish(scene, camera, cast)
     return Frame(image, depth, camera.intrinsics, camera.pose)
 
@@ -869,6 +890,7 @@ def render_chunk(
     baseline: float = DEFAULT_BASELINE,
     fov_deg: Sequence[float] = FOV_RANGE_DEG,
     height_m: Sequence[float] = CAMERA_HEIGHT_RANGE_M,
+    pitch_deg: Optional[Sequence[float]] = None,
 ) -> dict[str, np.ndarray]:
     """Frames ``start .. stop - 1`` stacked into the arrays of an on-disk cache of ``kind``.
 
@@ -883,7 +905,7 @@ def render_chunk(
         out[name] = np.empty((n, height, width), np.float32)
     for j, i in enumerate(range(start, stop)):
         if kind == "mono":
-            f = render_frame(seed, i, height, width, split, fov_deg, height_m)
+            f = render_frame(seed, i, height, width, split, fov_deg, height_m, pitch_deg)
             out["images"][j], out["depth"][j] = f.image, f.depth
         elif kind == "stereo":
             f = render_stereo_frame(seed, i, height, width, split, baseline)

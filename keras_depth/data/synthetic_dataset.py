@@ -119,6 +119,7 @@ def _tasks(params: dict[str, Any]) -> list[tuple]:
         (
             p["kind"], p["seed"], p["split"], a, min(a + _CHUNK, p["count"]), p["height"], p["width"],
             p.get("baseline", 0.0), list(p["fov_deg"]), list(p.get("camera_height_m", synthetic.CAMERA_HEIGHT_RANGE_M)),
+            p.get("pitch_deg"),
         )
         for a in range(0, p["count"], _CHUNK)
     ]
@@ -188,6 +189,7 @@ def build_cache(
     progress: bool = True,
     fov_deg: Any = synthetic.FOV_RANGE_DEG,
     camera_height: Any = synthetic.CAMERA_HEIGHT_RANGE_M,
+    pitch_deg: Any = None,
 ) -> Path:
     """Render ``count`` frames into ``cache_dir`` unless an identical cache is already there.
 
@@ -210,11 +212,13 @@ def build_cache(
         extra["fps"] = _SEQUENCE_FPS
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"synthetic workers: expected an integer >= 1, got {workers!r}")
-    fov, height_m = synthetic.check_camera_ranges(fov_deg, camera_height)
-    if (fov, height_m) != (synthetic.FOV_RANGE_DEG, synthetic.CAMERA_HEIGHT_RANGE_M):
+    fov, height_m, *pitch = synthetic.check_camera_ranges(fov_deg, camera_height, pitch_deg)
+    if (fov, height_m) != (synthetic.FOV_RANGE_DEG, synthetic.CAMERA_HEIGHT_RANGE_M) or pitch:
         if kind != "mono":
-            raise UsageError(f"synthetic {kind}: fov_deg and camera_height can only be set for mono frames")
+            raise UsageError(f"synthetic {kind}: fov_deg, camera_height and pitch_deg can only be set for mono frames")
         extra["camera_height_m"] = list(height_m)
+        if pitch:
+            extra["pitch_deg"] = list(pitch[0])
     params = cache_params(split, count, height, width, seed, kind, **extra)
     params["fov_deg"] = list(fov)
     path = cache_path(cache_dir, params)
@@ -301,12 +305,16 @@ def synthetic_dataset(
     strict: bool = False,
     fov_deg: Any = synthetic.FOV_RANGE_DEG,
     camera_height: Any = synthetic.CAMERA_HEIGHT_RANGE_M,
+    pitch_deg: Any = None,
 ) -> tf.data.Dataset:
     """Raw samples (docs/contracts.md section 1) of procedurally ray-cast rooms, metric depth in metres.
 
-    ``fov_deg`` and ``camera_height`` ([low, high], degrees and metres) bound the random camera.
+    ``fov_deg``, ``camera_height`` and ``pitch_deg`` ([low, high], degrees and metres) bound the random
+    camera; ``pitch_deg`` None keeps the default pitch ~N(0, 8 deg) (``synthetic.random_camera``).
     """
-    path = build_cache(cache_dir, split, count, height, width, seed, fov_deg=fov_deg, camera_height=camera_height)
+    path = build_cache(
+        cache_dir, split, count, height, width, seed, fov_deg=fov_deg, camera_height=camera_height, pitch_deg=pitch_deg
+    )
     arrays, _ = load_cache(path, strict)
     # The arrays are small (about 215 MB at the default 1200 x 160 x 160), so slicing in-memory
     # tensors beats a per-element numpy_function, which holds the GIL and loses static shapes.
