@@ -24,7 +24,8 @@ def quantize_scope():
 
 
 def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> keras.Model:
-    """The QAT twin of ``model``: fake-quant on every layer except ``float_layers`` (kept in float)."""
+    """The QAT twin of ``model``: fake-quant on every layer except ``float_layers`` and the BN and
+    activation layers fused into them (``fused_float_layers``), kept in float."""
     q = tfmot().quantization.keras
     names = {l.name for l in model.layers}
     missing = sorted(set(float_layers) - names)
@@ -32,7 +33,7 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> kera
         raise UsageError(f"qat.float_layers: no layer named {missing} in model {model.name!r}")
     if any(isinstance(l, keras.Model) for l in model.layers):
         raise UsageError(f"model {model.name!r} nests a Model; QAT needs one flat functional graph")
-    keep = set(float_layers)
+    keep = fused_float_layers(model, float_layers)
     from keras_depth.models.quantize_configs import quantize_config_for
 
     def annotate(layer):
@@ -46,6 +47,89 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> kera
     annotated.set_weights(model.get_weights())
     with quantize_scope():
         return q.quantize_apply(annotated)
+
+
+# Layers the TFLite converter fuses into the conv (or dense) before them: a float conv keeps them in float
+# too. Left annotated alone, tfmot 0.8 rejects a BatchNormalization ("Layer bn is not supported").
+_FUSED_FOLLOWERS = ("BatchNormalization", "ReLU", "Activation", "HardSwish")
+
+
+def fused_float_layers(model: keras.Model, float_layers: Sequence[str]) -> set[str]:
+    """``float_layers`` plus the BN and activation layers that follow each one as its only consumer."""
+    consumers: dict[str, list[str]] = {}
+    for spec in model.get_config()["layers"]:
+        for node in spec["inbound_nodes"]:
+            for inbound in node:
+                consumers.setdefault(inbound[0], []).append(spec["name"])
+    by_name = {l.name: l for l in model.layers}
+    keep = set(float_layers)
+    for name in float_layers:
+        while len(consumers.get(name, [])) == 1 and type(by_name[consumers[name][0]]).__name__ in _FUSED_FOLLOWERS:
+            name = consumers[name][0]
+            keep.add(name)
+    return keep
+
+
+def float_layers_of(qat_model: keras.Model) -> list[str]:
+    """The layers ``make_qat_model`` left in float, read back from a QAT model (also one loaded from disk):
+    left unwrapped, or wrapped by tfmot with ``OutputOnlyConfig`` (the output range its quantized
+    consumer needs)."""
+    q = tfmot().quantization.keras
+    found = []
+    for layer in qat_model.layers:
+        if isinstance(layer, q.QuantizeWrapper):
+            if type(layer.quantize_config).__name__ == "OutputOnlyConfig":
+                found.append(layer.layer.name)
+        # tfmot exports no QuantizeLayer class in its public API: compare by name
+        elif not isinstance(layer, keras.layers.InputLayer) and type(layer).__name__ != "QuantizeLayer":
+            found.append(layer.name)
+    return found
+
+
+def float_twin(qat_model: keras.Model, model: keras.Model) -> keras.Model:
+    """``model``'s graph with the QAT-fine-tuned weights (each wrapper's inner float weights): what the
+    QAT model computes with its fake-quant nodes taken out."""
+    twin = keras.models.clone_model(model)
+    q = tfmot().quantization.keras
+    qat_layers = {(l.layer.name if isinstance(l, q.QuantizeWrapper) else l.name): l for l in qat_model.layers}
+
+    def suffix(v) -> str:  # "quant_conv_a/kernel:0" -> "kernel:0"
+        return v.name.split("/", 1)[-1]
+
+    for layer in twin.layers:
+        if not layer.weights:
+            continue
+        src = qat_layers.get(layer.name)
+        if src is None:
+            raise UsageError(f"QAT model {qat_model.name!r} has no layer {layer.name!r} of float model {model.name!r}")
+        # A wrapper owns its layer's float variables (beside its quantizers' min/max): the wrapped
+        # layer's own get_weights() is empty once tfmot swapped its kernel for the fake-quant tensor.
+        have = {suffix(v): v for v in src.weights}
+        missing = [suffix(v) for v in layer.weights if suffix(v) not in have]
+        if missing:
+            raise UsageError(f"QAT layer {src.name!r} lacks weights {missing} of float layer {layer.name!r}")
+        layer.set_weights([have[suffix(v)].numpy() for v in layer.weights])
+    return twin
+
+
+def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representative, io_dtype: str = "uint8") -> bytes:
+    """Full-int8 TFLite of a QAT model whose ``float_layers_of`` stay float ops.
+
+    The TF 2.21 converter cannot do this from the fake-quant graph: by default it quantizes a float layer
+    between quantized neighbours (it infers the weight range from the constant and takes the activation
+    ranges from the neighbours' fake-quant nodes); ``_experimental_strict_qdq`` keeps the layer float but
+    emits tfmot's asymmetric activations as uint8 beside int8 per-channel filters, which CONV_2D rejects
+    at prepare ("input->type == kTfLiteInt8"); ``_experimental_low_bit_qat`` (no range inference) leaves
+    int8 convs with float filters, rejected the same way. So the QAT-fine-tuned weights (``float_twin``)
+    go through selective PTQ (QuantizationDebugger denylist, export/quant_debug.py): weights as QAT
+    trained them, activation ranges calibrated on ``representative()`` rather than read from the
+    fake-quant nodes."""
+    from export.quant_debug import convert_selective_ptq
+
+    names = float_layers_of(qat_model)
+    if not names:
+        raise UsageError(f"QAT model {qat_model.name!r} keeps no layer in float (qat.float_layers is empty)")
+    return convert_selective_ptq(float_twin(qat_model, model), representative, names, io_dtype)
 
 
 def load_qat_model(path: str | Path) -> keras.Model:

@@ -6,7 +6,8 @@ per quantized tensor, the error of its int8 value against the float one; ``rmse/
 error in units of the tensor's quantization step) ranks layers comparably. A layer well above ~0.3
 steps is a candidate to keep in float. ``QuantizationDebugOptions(denylisted_nodes=...)`` then
 quantizes everything but those nodes. For QAT the same names go to ``qat.float_layers``
-(``export.qat.make_qat_model(model, float_layers)``).
+(``export.qat.make_qat_model(model, float_layers)``); its ``int8_qat`` file comes through this same
+denylist, applied to the QAT-fine-tuned weights (``export.qat.convert_selective_qat``).
 """
 from __future__ import annotations
 
