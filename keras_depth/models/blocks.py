@@ -6,6 +6,8 @@ the whole inference graph without a custom QuantizeConfig.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Optional
 
 from keras_depth.kerasapi import keras, layers
@@ -48,7 +50,13 @@ def depth_head(x, spec: DepthSpec, name: str = "depth", parameterisation: str = 
     if parameterisation == "exp":
         return exp_head(x, spec, name)
     lo, hi = spec.output_range
-    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name=f"{name}_logits")(x)
+    # Start at the range's geometric middle, not its arithmetic one (sigmoid(0)): for 0.25-10 m that is
+    # 1.6 m instead of 5.1 m, near where indoor depth lies, so early steps learn structure, not the offset.
+    mid = (math.sqrt(lo * hi) - lo) / (hi - lo)
+    x = layers.Conv2D(
+        1, 3, padding="same", activation="sigmoid", name=f"{name}_logits",
+        bias_initializer=keras.initializers.Constant(math.log(mid / (1.0 - mid))),
+    )(x)
     scale = layers.Conv2D(
         1,
         1,
@@ -69,5 +77,7 @@ def exp_head(x, spec: DepthSpec, name: str = "depth"):
     from keras_depth.models.quantize_configs import ClippedExp
 
     lo, hi = spec.output_range
-    x = layers.Conv2D(1, 3, padding="same", name=f"{name}_logits")(x)
+    # Start at the range's geometric middle (exp(0) = 1 would sit wherever 1 happens to fall in it).
+    mid = 0.5 * (math.log(lo) + math.log(hi))
+    x = layers.Conv2D(1, 3, padding="same", name=f"{name}_logits", bias_initializer=keras.initializers.Constant(mid))(x)
     return ClippedExp(lo, hi, name=name)(x)
