@@ -127,8 +127,19 @@ def convert_int8_ptq(model: keras.Model, representative: Callable[[], Iterable[n
     return c.convert()
 
 
-def convert_int8_qat(qat_model: keras.Model, io_dtype: str = "uint8") -> bytes:
-    """Integer model from a QAT model: the ranges come from its fake-quant nodes, no calibration."""
+def convert_int8_qat(qat_model: keras.Model, io_dtype: str = "uint8", model: Optional[keras.Model] = None,
+                     representative: Optional[Callable[[], Iterable[np.ndarray]]] = None) -> bytes:
+    """Integer model from a QAT model: the ranges come from its fake-quant nodes, no calibration.
+
+    A QAT model with ``qat.float_layers`` needs ``model`` (its float graph) and ``representative``: the
+    converter cannot keep those layers float from the fake-quant graph, so the QAT weights go through
+    selective PTQ (``export.qat.convert_selective_qat``, docs/export.md "Selective quantization")."""
+    from export.qat import convert_selective_qat, float_layers_of
+
+    if float_layers_of(qat_model):
+        if model is None or representative is None:
+            raise UsageError("int8_qat with qat.float_layers needs the float model and calibration images")
+        return convert_selective_qat(qat_model, model, representative, io_dtype)
     return _integer_converter(qat_model, io_dtype).convert()
 
 
@@ -270,7 +281,7 @@ def convert_variant(variant: str, model: keras.Model, qat_model: Optional[keras.
     if variant == "int8_qat":
         if qat_model is None:
             raise UsageError("export: variant int8_qat needs the QAT model (run `keras-depth qat` first)")
-        return convert_int8_qat(qat_model, io_dtype), qat_model
+        return convert_int8_qat(qat_model, io_dtype, model, lambda: (c[None] for c in calib)), qat_model
     raise UsageError(f"export.variants: unknown {variant!r} (expected one of {VARIANTS})")
 
 
