@@ -20,7 +20,7 @@ def main() -> int:
     from keras_depth.models import preset_names
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--presets", default="tiny_unet,unet_mobilenetv2,fusion_mobilenetv3small,nnconv5_mobilenetv2,unet_mobilenetv3small")
+    p.add_argument("--presets", default="tiny_unet_half,tiny_unet,unet_mobilenetv2,fusion_mobilenetv3small,nnconv5_mobilenetv2,unet_mobilenetv3small")
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--size", type=int, default=224)

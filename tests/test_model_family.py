@@ -14,7 +14,8 @@ from keras_depth.spec import DepthSpec
 
 PRESETS = [
     "unet_mobilenetv2", "unet_mobilenetv2_100", "unet_mobilenetv3small", "unet_mobilenetv3large",
-    "unet_efficientnetlite0", "nnconv5_mobilenetv2", "fusion_mobilenetv3small", "tiny_unet", "demon_pair",
+    "unet_efficientnetlite0", "nnconv5_mobilenetv2", "fusion_mobilenetv3small", "tiny_unet", "tiny_unet_half",
+    "demon_pair",
 ]
 
 
@@ -35,6 +36,7 @@ def test_count_macs_by_hand():
 
 def test_tiny_is_mcu_class_and_presets_phone_sized():
     assert build_model("tiny_unet", (96, 96, 3)).count_params() < 100_000
+    assert build_model("tiny_unet_half", (96, 96, 3)).count_params() < 100_000
     assert build_model("unet_mobilenetv3large", (64, 64, 3)).count_params() < 5_000_000
 
 
@@ -76,10 +78,24 @@ def test_mobilenetv3_rewrite_equals_keras_application():
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
 
 
+def test_output_stride_2_predicts_at_half_resolution_and_upsamples():
+    m = build_model("tiny_unet_half", (64, 64, 3))
+    assert m.output_shape == (None, 64, 64, 1)
+    assert m.get_layer("depth_half").output_shape == (None, 32, 32, 1)
+    assert not [l.name for l in m.layers if l.name.startswith("dec4")]  # no full-resolution decoder stage
+    y = m.predict(np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32), verbose=0)
+    np.testing.assert_array_equal(y[:, ::2, ::2], y[:, 1::2, 1::2])  # nearest x2 of the 1/2 map
+    with pytest.raises(UsageError, match="decoder_filters: expected 4 values"):
+        build_model("tiny_unet_half", (64, 64, 3), decoder_filters=(8, 8, 8, 8, 8))
+    with pytest.raises(UsageError, match="only the 'unet' decoder"):
+        build_model("tiny_unet_half", (64, 64, 3), decoder="fusion")
+
+
 def test_exp_head_stays_in_range():
     spec = DepthSpec(min_depth=0.5, max_depth=8.0)
     m = build_model("tiny_unet", (64, 64, 3), spec=spec, head="exp")
-    m.get_layer("depth_logits").set_weights([w * 300 for w in m.get_layer("depth_logits").get_weights()])
+    kernel, bias = m.get_layer("depth_logits").get_weights()
+    m.get_layer("depth_logits").set_weights([kernel * 300, bias])  # the bias starts at log(mid-range): keep it
     y = m.predict(np.random.default_rng(1).random((2, 64, 64, 3), dtype=np.float32), verbose=0)
     assert y.min() >= 0.5 - 1e-5 and y.max() <= 8.0 + 1e-4
     assert y.min() < 0.6 and y.max() > 7.0  # the large logits reach both clips

@@ -36,13 +36,19 @@ def _check_filters(features: list, filters: Sequence[int]) -> None:
 
 
 @register_decoder("unet")
-def unet_decoder(features: list, filters: Sequence[int], upsampling: str = "nearest", separable: bool = False):
+def unet_decoder(features: list, filters: Sequence[int], upsampling: str = "nearest", separable: bool = False,
+                 full_resolution: bool = True):
     """The lecture's U-Net decoder: from the coarsest feature up, upsample x2, concatenate the skip of
-    that scale, conv. The last stage upsamples from 1/2 to full resolution, where there is no skip."""
-    _check_filters(features, filters)
+    that scale, conv. The last stage upsamples from 1/2 to full resolution, where there is no skip;
+    ``full_resolution=False`` leaves it out (the output is at 1/2 and ``filters`` has one entry fewer)."""
+    if full_resolution:
+        _check_filters(features, filters)
+    elif len(filters) != len(features) - 1:
+        raise UsageError(f"decoder_filters: expected {len(features) - 1} values (one per stage, none at full "
+                         f"resolution), got {list(filters)}")
     conv = separable_conv_bn_relu if separable else conv_bn_relu
     x = features[-1]
-    skips = list(reversed(features[:-1])) + [None]
+    skips = list(reversed(features[:-1])) + ([None] if full_resolution else [])
     for i, (skip, f) in enumerate(zip(skips, filters)):
         x = upsample(x, upsampling, name=f"dec{i}_up")
         if skip is not None:

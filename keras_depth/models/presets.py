@@ -88,6 +88,19 @@ register_preset(
     name="tiny_unet",
 )
 
+# The same encoder with the depth predicted at 1/2 resolution and upsampled x2 (nearest): no decoder
+# stage at full resolution. Issue 5's latency target (int8 at 224x224 <= 0.5x the FastDepth int8 peer)
+# with margin; benchmarks/bench_models.py measures both in one run.
+register_preset(
+    "tiny_unet_half",
+    build_unet,
+    encoder="tiny",
+    decoder_filters=(32, 24, 16, 12),
+    separable_decoder=True,
+    output_stride=2,
+    name="tiny_unet_half",
+)
+
 
 def _register_demon() -> None:
     from keras_depth.models.demon import build_demon_pair
