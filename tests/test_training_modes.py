@@ -69,9 +69,10 @@ def test_supervised_metric_mode_learns(tmp_path, cache_dir):
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 4 not met yet: with ssi_gm(lstsq) held-out delta1 rises 0.553 -> 0.677 but the epoch-mean training "
-    "loss stays flat (0.209 -> 0.208); narrowing the relabelling scales to [0.5, 2] only gives 0.166 -> 0.160 "
-    "(delta1 0.553 -> 0.569, one val image's lstsq alignment degenerate: abs_rel 3e4)"
+    "issue 4 not met reliably: with ssi_gm(median), lr 0.0015, 100 steps the epoch-mean loss falls 3.29 -> 1.94 and "
+    "held-out abs_rel 0.276 -> 0.24, but held-out delta1 (8 images) rises 0.553 -> 0.580 in this test vs 0.626 in an "
+    "otherwise identical run whose data order differed: +0.05 is not reliably met; ssi_gm(lstsq) stayed flat (0.187 -> "
+    "0.178, delta1 0.553 -> 0.537)"
 ))
 def test_relative_mode_learns_from_mixed_semantics(tmp_path, cache_dir):
     from keras_depth.data.pipeline import make_dataset, raw_dataset
