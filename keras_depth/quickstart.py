@@ -70,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
     report, metrics = evaluate_run(config, model, [e.path for e in exported])
 
     step("verdict")
+    checks = verdict(metrics)
+    for text, ok in checks:
+        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
+    print(f"\nreport: {report}  (and report.json, figure.png beside it)  total {time.time() - step.start:.0f} s")
+    return 0
+
+
+def verdict(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bool]]:
+    """The quickstart's two targets, as (text, met) pairs: the float model's AbsRel at most half the
+    constant baseline's, and int8 QAT losing at most 1 point of delta1 against float."""
     base = metrics["baseline (constant median)"]
     flt = metrics["keras float"]
     checks = [
@@ -78,9 +88,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     if "tflite int8_qat" in metrics:
         q = metrics["tflite int8_qat"]
-        checks.append((f"int8 QAT delta1 {q['delta1']:.3f} within 1 point of float {flt['delta1']:.3f}",
-                       abs(q["delta1"] - flt["delta1"]) <= 0.01))
-    for text, ok in checks:
-        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
-    print(f"\nreport: {report}  (and report.json, figure.png beside it)  total {time.time() - step.start:.0f} s")
-    return 0
+        # QAT fine-tunes a copy for a few more steps, so it may end above the float model: only a loss
+        # of more than 1 point is a quantization failure.
+        checks.append((f"int8 QAT delta1 {q['delta1']:.3f} within 1 point of float {flt['delta1']:.3f} (or above it)",
+                       q["delta1"] >= flt["delta1"] - 0.01))
+    return checks

@@ -123,3 +123,21 @@ def test_training_resumes_after_interruption(tmp_path):
     assert len(result.history["loss"]) == 1
     leftover = [p for p in (tmp_path / "run" / "backup").rglob("*") if p.is_file()]
     assert leftover == [], f"the backup checkpoint is removed once training completes: {leftover}"
+
+
+def test_verdict_targets():
+    from keras_depth.quickstart import verdict
+
+    def m(abs_rel, delta1):
+        return {"abs_rel": abs_rel, "delta1": delta1}
+
+    base = m(0.44, 0.35)
+    ok = verdict({"baseline (constant median)": base, "keras float": m(0.22, 0.60), "tflite int8_qat": m(0.23, 0.591)})
+    assert [met for _, met in ok] == [True, True]
+    # Just over half the baseline; QAT 1.1 points below float.
+    bad = verdict({"baseline (constant median)": base, "keras float": m(0.2201, 0.60), "tflite int8_qat": m(0.22, 0.589)})
+    assert [met for _, met in bad] == [False, False]
+    # QAT above float is not a quantization failure.
+    above = verdict({"baseline (constant median)": base, "keras float": m(0.2, 0.60), "tflite int8_qat": m(0.2, 0.65)})
+    assert [met for _, met in above] == [True, True]
+    assert len(verdict({"baseline (constant median)": base, "keras float": m(0.2, 0.6)})) == 1
