@@ -20,6 +20,7 @@ from keras_depth.losses import (
     l1_loss,
     l2_loss,
     log_l1_loss,
+    rel_l1_loss,
     scale_invariant_gradient_loss,
     silog_loss,
 )
@@ -55,6 +56,11 @@ def ref_l2(gt, pred, mask):
 def ref_l1(gt, pred, mask):
     v = _valid(gt, mask)
     return np.mean(np.abs(gt[v] - pred[v])) if v.any() else 0.0
+
+
+def ref_rel_l1(gt, pred, mask):
+    v = _valid(gt, mask)
+    return np.mean(np.abs(gt[v] - pred[v]) / gt[v]) if v.any() else 0.0
 
 
 def ref_log_l1(gt, pred, mask):
@@ -110,7 +116,8 @@ def ref_demon(xi, xi_hat, mask, spacings=(1, 2, 4, 8, 16), normalize=True):
 
 @pytest.mark.parametrize(
     "fn, ref",
-    [(l2_loss, ref_l2), (l1_loss, ref_l1), (log_l1_loss, ref_log_l1), (silog_loss, ref_silog), (berhu_loss, ref_berhu)],
+    [(l2_loss, ref_l2), (l1_loss, ref_l1), (rel_l1_loss, ref_rel_l1), (log_l1_loss, ref_log_l1), (silog_loss, ref_silog),
+     (berhu_loss, ref_berhu)],
 )
 def test_basic_losses_match_numpy_reference(fn, ref):
     for seed in (0, 1):
@@ -163,10 +170,11 @@ def _packed(gt, mask, semantics=0):
     return pack_target(gt[..., None], mask[..., None], np.full([gt.shape[0]], semantics, np.int32))
 
 
-@pytest.mark.parametrize("name", ["l1", "l2", "log_l1", "silog", "berhu"])
+@pytest.mark.parametrize("name", ["l1", "l2", "rel_l1", "log_l1", "silog", "berhu"])
 def test_loss_classes_unpack_the_target(name):
     gt, pred, mask = _data(4)
-    ref = {"l1": ref_l1, "l2": ref_l2, "log_l1": ref_log_l1, "silog": ref_silog, "berhu": ref_berhu}[name]
+    ref = {"l1": ref_l1, "l2": ref_l2, "rel_l1": ref_rel_l1, "log_l1": ref_log_l1, "silog": ref_silog,
+           "berhu": ref_berhu}[name]
     got = float(get_loss(name)(_packed(gt, mask), tf.constant(pred[..., None], tf.float32)))
     assert got == pytest.approx(ref(gt, pred, mask), rel=TOL, abs=TOL)
     disp = float(get_loss(name, prediction="disparity")(_packed(gt, mask), tf.constant(1 / pred[..., None], tf.float32)))

@@ -1,4 +1,4 @@
-"""Per-pixel supervised depth losses: L2, L1, log-L1, scale-invariant log (SILog) and BerHu.
+"""Per-pixel supervised depth losses: L2, L1, relative L1, log-L1, scale-invariant log (SILog) and BerHu.
 
 Pure functions take ``target``, ``pred`` (depth, [B,H,W,1] or [B,H,W]) and an optional ``mask``;
 a pixel counts where the mask is valid and the target is finite and > 0. Means are over valid
@@ -44,6 +44,15 @@ def l1_loss(target: Any, pred: Any, mask: Any = None) -> tf.Tensor:
     """mean |D - D_hat| over valid pixels."""
     target, pred, w = _prepare(target, pred, mask)
     return masked_mean(tf.abs(pred - target), w)
+
+
+def rel_l1_loss(target: Any, pred: Any, mask: Any = None) -> tf.Tensor:
+    """mean |D - D_hat| / D over valid pixels: the AbsRel metric as a loss.
+
+    Under uncertainty its optimum is the posterior median weighted by 1/D, below the log-space median
+    that log-L1 and SILog aim for: it trades a little delta1 for AbsRel."""
+    target, pred, w = _prepare(target, pred, mask)
+    return masked_mean(tf.abs(pred - target) / tf.maximum(target, EPS), w)
 
 
 def log_l1_loss(target: Any, pred: Any, mask: Any = None) -> tf.Tensor:
@@ -126,6 +135,17 @@ class L1Loss(_PixelLoss):
 
     def compute(self, depth, mask, semantics, y_pred):
         return l1_loss(depth, to_depth(y_pred, self.prediction), mask)
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class RelL1Loss(_PixelLoss):
+    """Keras wrapper of ``rel_l1_loss``."""
+
+    def __init__(self, prediction: str = "depth", name: str = "rel_l1", reduction: str = keras.losses.Reduction.AUTO):
+        super().__init__(prediction=prediction, name=name, reduction=reduction)
+
+    def compute(self, depth, mask, semantics, y_pred):
+        return rel_l1_loss(depth, to_depth(y_pred, self.prediction), mask)
 
 
 @keras.saving.register_keras_serializable(package="keras_depth")
