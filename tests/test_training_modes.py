@@ -68,13 +68,14 @@ def test_supervised_metric_mode_learns(tmp_path, cache_dir):
     assert (tmp_path / "run" / "model.keras").is_file()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 4 not met reliably: with ssi_gm(median), lr 0.0015, 100 steps the epoch-mean loss falls 3.29 -> 1.94 and "
-    "held-out abs_rel 0.276 -> 0.24, but held-out delta1 (8 images) rises 0.553 -> 0.580 in this test vs 0.626 in an "
-    "otherwise identical run whose data order differed: +0.05 is not reliably met; ssi_gm(lstsq) stayed flat (0.187 -> "
-    "0.178, delta1 0.553 -> 0.537)"
-))
 def test_relative_mode_learns_from_mixed_semantics(tmp_path, cache_dir):
+    """``relative_local`` (ssi_gm, ssi: median, alpha 0.2; 100 steps) on metric, relative and
+    affine-disparity samples, scored on 48 held-out metric renders after least-squares alignment in
+    disparity. Measured (seed 0, three runs differing only in data order): epoch-mean loss 1.67 -> 1.07,
+    held-out delta1 0.534 -> 0.608 / 0.620 / 0.621, abs_rel -> 0.227 / 0.227 / 0.224; seed 1 (other
+    held-out renders): loss 1.51 -> 1.03, delta1 0.444 -> 0.529, abs_rel 0.299 -> 0.255. The seed-0
+    untrained abs_rel is ~6000 (on some pixels the aligned disparity is near or below zero, floored at
+    1e-8, so their depth explodes): there delta1 is the assertion that bites."""
     from keras_depth.data.pipeline import make_dataset, raw_dataset
     from keras_depth.training.trainer import train
 
@@ -83,7 +84,7 @@ def test_relative_mode_learns_from_mixed_semantics(tmp_path, cache_dir):
     assert codes == {semantics.METRIC, semantics.RELATIVE, semantics.AFFINE_DISPARITY}
     snap = UntrainedSnapshot(make_dataset(cfg, "val"))
     result = train(cfg, resume=False, extra_callbacks=[snap])
-    print("relative", snap.logs, {k: v[-1] for k, v in result.history.items()})
+    print("relative", snap.logs, result.history)
     _assert_learns(result.history, snap.logs, "_lstsq_disparity")
 
 
