@@ -925,8 +925,6 @@ def render_into_files(folder: str, tasks: Sequence[Sequence]) -> None:
     ``python -c`` (so a user's unguarded ``__main__`` is never re-imported, unlike a spawn pool),
     writes frames ``start .. stop - 1`` in place through memory maps and prints one line per chunk.
     """
-    import sys
-
     arrays: dict[str, np.ndarray] = {}
     for task in tasks:
         start, stop = int(task[3]), int(task[4])
@@ -938,7 +936,6 @@ def render_into_files(folder: str, tasks: Sequence[Sequence]) -> None:
         for a in arrays.values():
             a.flush()
         print(stop - start, flush=True)
-        sys.stdout.flush()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -80,7 +80,6 @@ def cache_params(
         "max_depth": synthetic.MAX_DEPTH,
         "fov_deg": list(synthetic.FOV_RANGE_DEG),
     }
-    # Only non-default camera ranges enter the key, so that existing caches keep their names.
     params.update(extra)
     return params
 
@@ -213,14 +212,15 @@ def build_cache(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"synthetic workers: expected an integer >= 1, got {workers!r}")
     fov, height_m, *pitch = synthetic.check_camera_ranges(fov_deg, camera_height, pitch_deg)
+    # Only non-default camera ranges enter the key, so that existing caches keep their names.
     if (fov, height_m) != (synthetic.FOV_RANGE_DEG, synthetic.CAMERA_HEIGHT_RANGE_M) or pitch:
         if kind != "mono":
             raise UsageError(f"synthetic {kind}: fov_deg, camera_height and pitch_deg can only be set for mono frames")
+        extra["fov_deg"] = list(fov)
         extra["camera_height_m"] = list(height_m)
         if pitch:
             extra["pitch_deg"] = list(pitch[0])
     params = cache_params(split, count, height, width, seed, kind, **extra)
-    params["fov_deg"] = list(fov)
     path = cache_path(cache_dir, params)
     if (path / "meta.json").is_file():
         return path

@@ -107,56 +107,58 @@ def to_depth(y_pred: tf.Tensor, prediction: str) -> tf.Tensor:
 
 
 class _PixelLoss(PackedTargetLoss):
+    """A pure ``pixel_loss(target, pred, mask)`` over the depth channel of the packed target."""
+
     config_keys = ("prediction",)
+    pixel_loss = None  # staticmethod(l1_loss) etc. in the subclasses that need no extra arguments
 
     def __init__(self, prediction: str = "depth", name: str = "", reduction: str = keras.losses.Reduction.AUTO):
         check_choice(f"{name} prediction", prediction, PREDICTIONS)
         super().__init__(name=name, reduction=reduction)
         self.prediction = prediction
 
+    def compute(self, depth, mask, semantics, y_pred):
+        return self.pixel_loss(depth, to_depth(y_pred, self.prediction), mask)
+
 
 @keras.saving.register_keras_serializable(package="keras_depth")
 class L2Loss(_PixelLoss):
     """Keras wrapper of ``l2_loss``."""
 
+    pixel_loss = staticmethod(l2_loss)
+
     def __init__(self, prediction: str = "depth", name: str = "l2", reduction: str = keras.losses.Reduction.AUTO):
         super().__init__(prediction=prediction, name=name, reduction=reduction)
-
-    def compute(self, depth, mask, semantics, y_pred):
-        return l2_loss(depth, to_depth(y_pred, self.prediction), mask)
 
 
 @keras.saving.register_keras_serializable(package="keras_depth")
 class L1Loss(_PixelLoss):
     """Keras wrapper of ``l1_loss``."""
 
+    pixel_loss = staticmethod(l1_loss)
+
     def __init__(self, prediction: str = "depth", name: str = "l1", reduction: str = keras.losses.Reduction.AUTO):
         super().__init__(prediction=prediction, name=name, reduction=reduction)
-
-    def compute(self, depth, mask, semantics, y_pred):
-        return l1_loss(depth, to_depth(y_pred, self.prediction), mask)
 
 
 @keras.saving.register_keras_serializable(package="keras_depth")
 class RelL1Loss(_PixelLoss):
     """Keras wrapper of ``rel_l1_loss``."""
 
+    pixel_loss = staticmethod(rel_l1_loss)
+
     def __init__(self, prediction: str = "depth", name: str = "rel_l1", reduction: str = keras.losses.Reduction.AUTO):
         super().__init__(prediction=prediction, name=name, reduction=reduction)
-
-    def compute(self, depth, mask, semantics, y_pred):
-        return rel_l1_loss(depth, to_depth(y_pred, self.prediction), mask)
 
 
 @keras.saving.register_keras_serializable(package="keras_depth")
 class LogL1Loss(_PixelLoss):
     """Keras wrapper of ``log_l1_loss``."""
 
+    pixel_loss = staticmethod(log_l1_loss)
+
     def __init__(self, prediction: str = "depth", name: str = "log_l1", reduction: str = keras.losses.Reduction.AUTO):
         super().__init__(prediction=prediction, name=name, reduction=reduction)
-
-    def compute(self, depth, mask, semantics, y_pred):
-        return log_l1_loss(depth, to_depth(y_pred, self.prediction), mask)
 
 
 @keras.saving.register_keras_serializable(package="keras_depth")
