@@ -110,7 +110,8 @@ def _integer_converter(model: keras.Model, io_dtype: str) -> tf.lite.TFLiteConve
 
 def convert_int8_ptq(model: keras.Model, representative: Callable[[], Iterable[np.ndarray]], io_dtype: str = "uint8",
                      float_layers: Sequence[str] = ()) -> bytes:
-    """Full-integer PTQ; ``representative()`` yields float32 [1, h, w, 3] batches in [0, 1].
+    """Full-integer PTQ; ``representative()`` yields float32 [1, h, w, 3] batches in [0, 1] (for a
+    model with several inputs, a list of such batches in ``model.inputs`` order).
 
     ``float_layers``: Keras layer names kept in float (selective quantization through
     ``tf.lite.experimental.QuantizationDebugger``'s denylist; export/quant_debug.py).
@@ -123,7 +124,7 @@ def convert_int8_ptq(model: keras.Model, representative: Callable[[], Iterable[n
     # Integer-only kernels: conversion fails rather than leave a float op behind. (Not for QAT models:
     # TF 2.21 then demands a representative dataset that a QAT graph does not need.)
     c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    c.representative_dataset = lambda: ([x] for x in representative())
+    c.representative_dataset = lambda: (list(x) if isinstance(x, (list, tuple)) else [x] for x in representative())
     return c.convert()
 
 

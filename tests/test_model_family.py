@@ -212,9 +212,32 @@ def test_static_converter_takes_a_two_input_model():
     runner = it.get_signature_runner()
     got = runner(image1=x1, image2=x2)
     want = model([x1, x2], training=False)
-    keras.backend.clear_session()
     for k in ("depth", "pooled"):
         np.testing.assert_allclose(got[k], np.asarray(want[k]), atol=1e-5)
+
+    # Full-integer PTQ of the same model (keras-depth models converts demon_pair this way): a
+    # representative dataset of input pairs, both inputs static and uint8, output within a few steps.
+    from export.convert import convert_int8_ptq
+
+    pairs = [list(rng.random((2, 1, 8, 8, 3), dtype=np.float32)) for _ in range(8)]
+    q = load_interpreter(convert_int8_ptq(model, lambda: iter(pairs)), num_threads=1, delegates=False)
+    runner = q.get_signature_runner()
+    ins, outs = runner.get_input_details(), runner.get_output_details()
+    assert {k: list(d["shape_signature"]) for k, d in ins.items()} == {"image1": [1, 8, 8, 3], "image2": [1, 8, 8, 3]}
+    assert all(d["dtype"] == np.uint8 for d in ins.values())
+
+    def quantize(x, d):
+        scale, zero = d["quantization"]
+        return np.clip(np.round(x / scale + zero), 0, 255).astype(np.uint8)
+
+    out = runner(image1=quantize(x1, ins["image1"]), image2=quantize(x2, ins["image2"]))
+    for k in ("depth", "pooled"):
+        scale, zero = outs[k]["quantization"]
+        deq = (out[k].astype(np.float32) - zero) * scale
+        ref = np.asarray(want[k])
+        # int8 of a float model: within 5% of the output's range plus a couple of output steps.
+        assert np.abs(deq - ref).max() <= 0.05 * float(np.ptp(ref)) + 2 * scale, k
+    keras.backend.clear_session()
 
 
 def test_models_cli_table_keeps_measured_section(tmp_path):

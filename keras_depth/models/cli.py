@@ -74,32 +74,9 @@ def convert_preset(name: str, size: int, cache: Path, convert: bool = True) -> O
                 yield xs[0] if len(xs) == 1 else xs
 
         d.mkdir(parents=True, exist_ok=True)
-        if len(shapes) == 1:
-            f32.write_bytes(convert_float32(model))
-            blob = convert_int8_ptq(model, representative)
-        else:  # export.convert's converters assume one input; a two-input model goes through from_keras_model
-            f32.write_bytes(_multi_input_converter(model).convert())
-            blob = _convert_int8_ptq_multi(model, representative)
-        i8.write_bytes(blob)
+        f32.write_bytes(convert_float32(model))  # static [1, h, w, 3] inputs, one or two (demon_pair)
+        i8.write_bytes(convert_int8_ptq(model, representative))
     return {"float32": f32, "int8": i8}
-
-
-def _multi_input_converter(model):
-    import tensorflow as tf
-
-    return tf.lite.TFLiteConverter.from_keras_model(model)
-
-
-def _convert_int8_ptq_multi(model, representative) -> bytes:
-    import tensorflow as tf
-
-    c = _multi_input_converter(model)
-    c.optimizations = [tf.lite.Optimize.DEFAULT]
-    c.inference_input_type = tf.uint8
-    c.inference_output_type = tf.uint8
-    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    c.representative_dataset = representative
-    return c.convert()
 
 
 def measure_latency(models: dict[str, Path | bytes], threads: int, runs: int, warmup: int = 3) -> dict[str, float]:
