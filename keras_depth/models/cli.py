@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
             "timed round-robin in the same process, so the last column is the figure to compare.\n\n"
             f"{table}\n\n"
             f"Generated in {time.time() - start:.0f} s{' (--quick: no conversion or latency)' if args.quick else ''}"
+            f"{' (--cached-only: conversions reused from earlier runs, not timed here)' if args.cached_only else ''}"
             f"{'' if args.quick or not missing else '; not converted yet (--cached-only): ' + ', '.join(missing)}.\n"
         )
         out = Path(args.out)
