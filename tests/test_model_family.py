@@ -226,17 +226,15 @@ def test_static_converter_takes_a_two_input_model():
     assert {k: list(d["shape_signature"]) for k, d in ins.items()} == {"image1": [1, 8, 8, 3], "image2": [1, 8, 8, 3]}
     assert all(d["dtype"] == np.uint8 for d in ins.values())
 
-    def quantize(x, d):
-        scale, zero = d["quantization"]
-        return np.clip(np.round(x / scale + zero), 0, 255).astype(np.uint8)
+    from export.manifest import Quantization
 
-    out = runner(image1=quantize(x1, ins["image1"]), image2=quantize(x2, ins["image2"]))
+    qin = {k: Quantization(*d["quantization"]) for k, d in ins.items()}
+    out = runner(image1=qin["image1"].quantize(x1, "uint8"), image2=qin["image2"].quantize(x2, "uint8"))
     for k in ("depth", "pooled"):
-        scale, zero = outs[k]["quantization"]
-        deq = (out[k].astype(np.float32) - zero) * scale
+        qout = Quantization(*outs[k]["quantization"])
         ref = np.asarray(want[k])
         # int8 of a float model: within 5% of the output's range plus a couple of output steps.
-        assert np.abs(deq - ref).max() <= 0.05 * float(np.ptp(ref)) + 2 * scale, k
+        assert np.abs(qout.dequantize(out[k]) - ref).max() <= 0.05 * float(np.ptp(ref)) + 2 * qout.scale, k
     keras.backend.clear_session()
 
 

@@ -71,7 +71,7 @@ def convert_preset(name: str, size: int, cache: Path, convert: bool = True) -> O
         def representative():
             for _ in range(4):
                 xs = [rng.random((1, *s), dtype=np.float32) for s in shapes]
-                yield xs[0] if len(xs) == 1 else xs
+                yield xs  # one batch per input; convert_int8_ptq takes one or several
 
         d.mkdir(parents=True, exist_ok=True)
         f32.write_bytes(convert_float32(model))  # static [1, h, w, 3] inputs, one or two (demon_pair)
