@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set train.epochs=2 (repeatable)")
     parser.add_argument("--output-dir", help="where to write (default: the config's output_dir)")
+    parser.add_argument("--no-resume", action="store_true", help="train from scratch instead of resuming from backup/")
 
 
 class Steps:
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  train {sizes['train']} frames, held-out {sizes['val']} frames")
 
     step(f"training {config.model.name} with model.fit ({config.train.epochs} epochs)")
-    result = train(config)
+    result = train(config, resume=not args.no_resume)
     model = result.model
     print(f"  float model: {result.model_path} ({result.seconds:.0f} s)")
 

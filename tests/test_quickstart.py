@@ -125,6 +125,45 @@ def test_training_resumes_after_interruption(tmp_path):
     assert leftover == [], f"the backup checkpoint is removed once training completes: {leftover}"
 
 
+def test_resume_refuses_a_backup_of_another_config(tmp_path):
+    """An interrupted run's backup is only resumed by the same config: after a change (here epochs, so
+    a different LR schedule) the re-run stops with a UsageError naming the key, and --no-resume starts over."""
+    from keras_depth.config import load_config
+    from keras_depth.errors import UsageError
+    from keras_depth.kerasapi import keras
+    from keras_depth.training.trainer import train
+
+    base = [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}", "train.steps_per_epoch=2"]
+    cfg = load_config(LOCAL, base + ["train.epochs=2"])
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
+    changed = load_config(LOCAL, base + ["train.epochs=3", "train.verbose=0"])
+    with pytest.raises(UsageError, match=r"different config \(train\.epochs\); .*--no-resume"):
+        train(changed)
+    # only display settings differ: the same run resumes (at its second epoch)
+    epochs_run = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs_run.append(epoch)
+
+    same = load_config(LOCAL, base + ["train.epochs=2", "train.verbose=0"])
+    train(same, extra_callbacks=[Record()])
+    assert epochs_run == [1]
+    assert not (tmp_path / "run" / "backup").exists()
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
+    epochs_run.clear()
+    train(changed, resume=False, extra_callbacks=[Record()])
+    assert epochs_run == [0, 1, 2]
+
+
 def test_verdict_targets():
     from keras_depth.quickstart import verdict
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -179,9 +180,8 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         *extra_callbacks,
     ]
     if not resume:
-        import shutil
-
         shutil.rmtree(out / "backup", ignore_errors=True)
+    check_backup_config(config, out / "backup")
     verbose = config.train.verbose if sys.stdout.isatty() or config.train.verbose != 1 else 2
     start = time.time()
     hist = fit_model.fit(
@@ -193,6 +193,7 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         verbose=verbose,
     )
     seconds = time.time() - start
+    shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
     if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
         raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
     model_path = out / "model.keras"
@@ -201,6 +202,50 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     atomic_write_text(out / "history.json", json.dumps(history, indent=2))
     return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)
+
+
+# What a resumed run must share with the run that wrote the backup (train.verbose is only display).
+_RESUME_KEYS = ("seed", "data", "model", "train")
+BACKUP_CONFIG = "config.json"
+
+
+def _resume_fingerprint(config: Config) -> dict:
+    d = config.to_dict()
+    fp = {k: d[k] for k in _RESUME_KEYS}
+    fp["train"] = {k: v for k, v in fp["train"].items() if k != "verbose"}
+    return json.loads(json.dumps(fp, sort_keys=True))
+
+
+def _changed_keys(a: object, b: object, prefix: str = "") -> list[str]:
+    """Dotted paths where two nested dicts differ (e.g. ``train.epochs``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [p for k in sorted(set(a) | set(b)) for p in _changed_keys(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def check_backup_config(config: Config, backup: Path) -> None:
+    """Record ``config`` in ``backup``; a UsageError if it holds an interrupted run of another config.
+
+    BackupAndRestore restores whatever checkpoint it finds, so without this a changed model (or
+    epochs, hence a different LR schedule) would resume from the wrong run's weights and counters."""
+    record = backup / BACKUP_CONFIG
+    checkpoints = [p for p in backup.rglob("*") if p.is_file() and p != record] if backup.is_dir() else []
+    want = _resume_fingerprint(config)
+    if checkpoints:
+        try:
+            have = json.loads(record.read_text())
+        except (OSError, ValueError):
+            have = None
+        if have != want:
+            diff = _changed_keys(have, want) if isinstance(have, dict) else ["no config recorded"]
+            shown = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
+            raise UsageError(
+                f"{backup} holds an interrupted run of a different config ({shown}); "
+                f"to start over, re-run with --no-resume or delete {backup}"
+            )
+        return
+    backup.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(record, json.dumps(want, indent=2, sort_keys=True))
 
 
 def set_batchnorm_momentum(model: keras.Model, momentum: Optional[float]) -> None:
