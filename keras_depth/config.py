@@ -84,6 +84,10 @@ class TrainConfig:
     # BatchNormalization momentum while training; None keeps the model's (0.99). Short runs need
     # less (0.9): after n steps the moving statistics still hold momentum^n of their initial values.
     batchnorm_momentum: typing.Optional[float] = None
+    # After training, recompute every BatchNormalization layer's moving statistics as the plain average
+    # of its batch statistics over this many training batches (precise BN, Wu & Johnson 2021); 0 = off.
+    # With a low momentum the moving statistics otherwise reflect only the last few batches.
+    precise_bn_batches: int = 0
     stereo: StereoConfig = dataclasses.field(default_factory=StereoConfig)
 
 

@@ -147,6 +147,9 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     """Train ``config``; re-running the same command after an interruption resumes (BackupAndRestore)."""
     spec = check_mode(config)
     stereo = config.train.mode == STEREO_MODE
+    if config.train.precise_bn_batches < 0 or (stereo and config.train.precise_bn_batches):
+        raise UsageError(f"train.precise_bn_batches: expected an integer >= 0 (supervised modes only), "
+                         f"got {config.train.precise_bn_batches} in mode {config.train.mode}")
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
@@ -194,6 +197,10 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     )
     seconds = time.time() - start
     shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
+    if config.train.precise_bn_batches and hist.history and np.isfinite(hist.history.get("loss", [0.0])[-1]):
+        t = time.time()
+        n = recompute_batchnorm_statistics(model, train_ds, config.train.precise_bn_batches, strategy)
+        print(f"  BatchNorm statistics recomputed over {n} training batches ({time.time() - t:.0f} s)", flush=True)
     if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
         raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
     model_path = out / "model.keras"
@@ -258,6 +265,44 @@ def set_batchnorm_momentum(model: keras.Model, momentum: Optional[float]) -> Non
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = float(momentum)
+
+
+def recompute_batchnorm_statistics(model: keras.Model, dataset: tf.data.Dataset, batches: int,
+                                   strategy: Optional[tf.distribute.Strategy] = None) -> int:
+    """Precise BN (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021): set every BatchNormalization
+    layer's moving mean and variance to the average of its batch statistics over ``batches`` batches
+    of ``dataset`` (its first element per batch is the model input), the model running in training
+    mode as it did in ``fit``. Batch k is averaged in with momentum (k-1)/k, so the result is the
+    plain mean over the batches. Weights are untouched. Returns the number of batches used."""
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not bns or batches <= 0:
+        return 0
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        momentum = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="precise_bn_momentum")
+    saved = [layer.momentum for layer in bns]
+
+    def forward(x):
+        model(x, training=True)
+
+    @tf.function
+    def step(element):
+        strategy.run(forward, args=(element[0] if isinstance(element, (tuple, list)) else element,))
+
+    n = 0
+    try:
+        # A variable momentum is read when the step runs (a float would be baked into the trace);
+        # object.__setattr__ keeps Keras from tracking it as a weight of the layer.
+        for layer in bns:
+            object.__setattr__(layer, "momentum", momentum)
+        for element in strategy.experimental_distribute_dataset(dataset.take(batches)):
+            n += 1
+            momentum.assign((n - 1) / n)
+            step(element)
+    finally:
+        for layer, m in zip(bns, saved):
+            object.__setattr__(layer, "momentum", m)
+    return n
 
 
 def _stereo_datasets(config: Config, split: str) -> tf.data.Dataset:
