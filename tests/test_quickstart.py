@@ -128,6 +128,8 @@ def test_training_resumes_after_interruption(tmp_path):
 def test_resume_refuses_a_backup_of_another_config(tmp_path):
     """An interrupted run's backup is only resumed by the same config: after a change (here epochs, so
     a different LR schedule) the re-run stops with a UsageError naming the key, and --no-resume starts over."""
+    import shutil
+
     from keras_depth.config import load_config
     from keras_depth.errors import UsageError
     from keras_depth.kerasapi import keras
@@ -143,22 +145,23 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
+    backup = tmp_path / "run" / "backup"
+    shutil.copytree(backup, tmp_path / "backup_copy")
     changed = load_config(LOCAL, base + ["train.epochs=3", "train.verbose=0"])
     with pytest.raises(UsageError, match=r"different config \(train\.epochs\); .*--no-resume"):
         train(changed)
-    # only display settings differ: the same run resumes (at its second epoch)
+    # only display settings differ (verbose, image summaries): the same run resumes at its second epoch
     epochs_run = []
 
     class Record(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             epochs_run.append(epoch)
 
-    same = load_config(LOCAL, base + ["train.epochs=2", "train.verbose=0"])
+    same = load_config(LOCAL, base + ["train.epochs=2", "train.verbose=0", "train.tensorboard_images=1"])
     train(same, extra_callbacks=[Record()])
     assert epochs_run == [1]
-    assert not (tmp_path / "run" / "backup").exists()
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
+    assert not backup.exists()
+    shutil.copytree(tmp_path / "backup_copy", backup)  # the interrupted run's backup again
     epochs_run.clear()
     train(changed, resume=False, extra_callbacks=[Record()])
     assert epochs_run == [0, 1, 2]

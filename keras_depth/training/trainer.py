@@ -152,6 +152,9 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
                          f"got {config.train.precise_bn_batches} in mode {config.train.mode}")
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        shutil.rmtree(out / "backup", ignore_errors=True)
+    check_backup_config(config, out / "backup")  # before anything is built: a mismatch fails fast
     keras.utils.set_random_seed(config.seed)
     if config.train.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -182,9 +185,6 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
-    if not resume:
-        shutil.rmtree(out / "backup", ignore_errors=True)
-    check_backup_config(config, out / "backup")
     verbose = config.train.verbose if sys.stdout.isatty() or config.train.verbose != 1 else 2
     start = time.time()
     hist = fit_model.fit(
@@ -197,12 +197,12 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     )
     seconds = time.time() - start
     shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
-    if config.train.precise_bn_batches and hist.history and np.isfinite(hist.history.get("loss", [0.0])[-1]):
+    if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
+        raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
+    if config.train.precise_bn_batches:
         t = time.time()
         n = recompute_batchnorm_statistics(model, train_ds, config.train.precise_bn_batches, strategy)
         print(f"  BatchNorm statistics recomputed over {n} training batches ({time.time() - t:.0f} s)", flush=True)
-    if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
-        raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
     model_path = out / "model.keras"
     save_model_atomic(model, model_path)
     atomic_write_text(out / "model_meta.json", json.dumps(model_meta(config), indent=2))
@@ -211,15 +211,18 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)
 
 
-# What a resumed run must share with the run that wrote the backup (train.verbose is only display).
+# What a resumed run must share with the run that wrote the backup: all of these sections except
+# the keys that only change display, placement or where cached frames live.
 _RESUME_KEYS = ("seed", "data", "model", "train")
+_RESUME_FREE = {"train": ("verbose", "tensorboard_images", "distribute"), "data": ("cache_dir",)}
 BACKUP_CONFIG = "config.json"
 
 
 def _resume_fingerprint(config: Config) -> dict:
     d = config.to_dict()
     fp = {k: d[k] for k in _RESUME_KEYS}
-    fp["train"] = {k: v for k, v in fp["train"].items() if k != "verbose"}
+    for section, free in _RESUME_FREE.items():
+        fp[section] = {k: v for k, v in fp[section].items() if k not in free}
     return json.loads(json.dumps(fp, sort_keys=True))
 
 
