@@ -39,6 +39,23 @@ def test_report_has_every_variant_with_finite_metrics(run_dir):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
+def test_ar_demo_output(run_dir):
+    """The quickstart's last output: the int8 QAT model hides a virtual cube on a synthetic path."""
+    import cv2
+
+    res = json.loads((run_dir / "ar" / "synthetic.json").read_text())
+    assert Path(res["model"]).name == "model_int8_qat.tflite" and res["trajectory"]["count"] == 24
+    cap = cv2.VideoCapture(str(run_dir / "ar" / "synthetic.mp4"))
+    ok, frame = cap.read()
+    assert ok and frame.shape == (180, 4 * 240, 3)  # four panels of the 240x180 path
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 24
+    assert [Path(p).name for p in res["pngs"]] == [f"synthetic_{i:05d}.png" for i in (0, 8, 16)]
+    assert all(Path(p).is_file() for p in res["pngs"])
+    for mode in ("raw", "anchored", "oracle", "baseline_all_visible"):
+        assert 0.0 <= res[mode]["iou"] <= 1.0, mode
+    assert res["visible_true_pixels"] > 0
+
+
 def test_tflite_float32_matches_keras_float_metrics(run_dir):
     r = json.loads((run_dir / "report" / "report.json").read_text())["results"]
     for k in ("abs_rel", "rmse", "delta1"):
