@@ -68,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"  QAT model: {save_qat_run(qat_model, qat_hist, out)} ({time.time() - t:.0f} s)")
 
     step("exporting TFLite variants (each checked against its Keras model)")
-    exported = export_variants(config, model, qat_model, out)
+    tflite_paths = [e.path for e in export_variants(config, model, qat_model, out)]
 
     step("evaluating every variant on held-out scenes")
-    report, metrics = evaluate_run(config, model, [e.path for e in exported])
+    report, metrics = evaluate_run(config, model, tflite_paths)
 
     step("AR demo: a virtual cube hidden behind real surfaces by the exported model's depth")
-    ar_out = ar_demo(config, [e.path for e in exported], out / "ar" / "synthetic.mp4")
+    ar_out = ar_demo(config, tflite_paths, out / "ar" / "synthetic.mp4")
 
     step("verdict")
     checks = verdict(metrics)

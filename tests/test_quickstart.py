@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_depth.cli import main
+from keras_depth.kerasapi import keras
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
@@ -112,30 +113,37 @@ def test_resolved_config_and_tensorboard_images_are_saved(run_dir):
     assert meta["input"]["height"] == 64 and meta["spec"]["kind"] == "depth"
 
 
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    """Interrupts training as a Ctrl-C after epoch 1 would (BackupAndRestore has saved it)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+
+class RecordEpochs(keras.callbacks.Callback):
+    def __init__(self, epochs: list):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
 def test_training_resumes_after_interruption(tmp_path):
     """BackupAndRestore: a run stopped after epoch 1 of 2 resumes at epoch 2 when re-run."""
     from keras_depth.config import load_config
-    from keras_depth.kerasapi import keras
     from keras_depth.training.trainer import train
 
     cfg = load_config(LOCAL, [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}",
                               "train.epochs=2", "train.steps_per_epoch=2", "train.tensorboard_images=1"])
-
-    class StopAfterFirstEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
     assert (tmp_path / "run" / "backup").is_dir()
     epochs_run = []
 
-    class Record(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            epochs_run.append(epoch)
-
-    result = train(cfg, extra_callbacks=[Record()])
+    result = train(cfg, extra_callbacks=[RecordEpochs(epochs_run)])
     assert epochs_run == [1], "the second run must start at the second epoch"
     assert len(result.history["loss"]) == 1
     leftover = [p for p in (tmp_path / "run" / "backup").rglob("*") if p.is_file()]
@@ -149,16 +157,10 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
 
     from keras_depth.config import load_config
     from keras_depth.errors import UsageError
-    from keras_depth.kerasapi import keras
     from keras_depth.training.trainer import train
 
     base = [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}", "train.steps_per_epoch=2"]
     cfg = load_config(LOCAL, base + ["train.epochs=2"])
-
-    class StopAfterFirstEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
@@ -170,17 +172,13 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
     # only display settings differ (verbose, image summaries): the same run resumes at its second epoch
     epochs_run = []
 
-    class Record(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            epochs_run.append(epoch)
-
     same = load_config(LOCAL, base + ["train.epochs=2", "train.verbose=0", "train.tensorboard_images=1"])
-    train(same, extra_callbacks=[Record()])
+    train(same, extra_callbacks=[RecordEpochs(epochs_run)])
     assert epochs_run == [1]
     assert not backup.exists()
     shutil.copytree(tmp_path / "backup_copy", backup)  # the interrupted run's backup again
     epochs_run.clear()
-    train(changed, resume=False, extra_callbacks=[Record()])
+    train(changed, resume=False, extra_callbacks=[RecordEpochs(epochs_run)])
     assert epochs_run == [0, 1, 2]
 
 
