@@ -173,7 +173,7 @@ def _hw(text: str) -> tuple[int, int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_depth.training.cli import add_config_arguments
+    from keras_depth.cli.common import add_config_arguments
 
     add_config_arguments(parser)
     parser.add_argument("--tflite", action="append", default=[], metavar="PATH",
@@ -192,7 +192,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from export.manifest import read_manifest
     from export.peers import peer_path
-    from keras_depth.training.cli import load_config_from_args
+    from keras_depth.cli.common import config_from_args as load_config_from_args
 
     config = load_config_from_args(args)
     e = config.export

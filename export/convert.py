@@ -418,7 +418,7 @@ def _csv(text: Optional[str]) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_depth.training.cli import add_config_arguments
+    from keras_depth.cli.common import add_config_arguments
 
     add_config_arguments(parser)
     parser.add_argument("--model", help="float model (default: OUTPUT_DIR/model.keras)")
@@ -436,7 +436,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from export.qat import load_qat_model
-    from keras_depth.training.cli import load_config_from_args
+    from keras_depth.cli.common import config_from_args as load_config_from_args
     from keras_depth.training.trainer import load_trained_model
 
     config = load_config_from_args(args)

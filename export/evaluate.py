@@ -34,7 +34,7 @@ class EvalSet:
 
 def load_eval_set(config: Config, split: str = "val", limit: Optional[int] = None) -> EvalSet:
     from keras_depth.data.pipeline import make_dataset
-    from keras_depth.data.target import unpack_target
+    from keras_depth.target import unpack_target
 
     ds = make_dataset(config, split, batch_size=1, training=False, repeat=False)
     if limit:
@@ -457,7 +457,7 @@ def evaluate_run(config: Config, keras_model=None, tflite_paths: Sequence[Path] 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_depth.training.cli import add_config_arguments
+    from keras_depth.cli.common import add_config_arguments
 
     add_config_arguments(parser)
     parser.add_argument("--model", action="append", default=[], metavar="PATH",
@@ -482,7 +482,7 @@ def run(args: argparse.Namespace) -> int:
         from keras_depth.ar.temporal_eval import run_temporal
 
         return run_temporal(args)
-    from keras_depth.training.cli import load_config_from_args
+    from keras_depth.cli.common import config_from_args as load_config_from_args
 
     config = load_config_from_args(args)
     out = Path(config.output_dir)

@@ -178,14 +178,14 @@ def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_depth.training.cli import add_config_arguments
+    from keras_depth.cli.common import add_config_arguments
 
     add_config_arguments(parser)
     parser.add_argument("--model", help="trained float model (default: OUTPUT_DIR/model.keras)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_depth.training.cli import load_config_from_args
+    from keras_depth.cli.common import config_from_args as load_config_from_args
     from keras_depth.training.trainer import load_trained_model
 
     config = load_config_from_args(args)

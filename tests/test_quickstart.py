@@ -18,7 +18,7 @@ VARIANTS = ("float32", "int8_ptq", "int8_qat")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("quickstart")
-    code = main(["quickstart", "--config", str(LOCAL), "--output-dir", str(out / "run"),
+    code = main(["quickstart", str(LOCAL), "--output-dir", str(out / "run"),
                  "--set", f"data.cache_dir={out / 'cache'}"])
     assert code == 0
     return out / "run"
@@ -183,7 +183,7 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
 
 
 def test_verdict_targets():
-    from keras_depth.quickstart import verdict
+    from keras_depth.cli.quickstart import verdict
 
     def m(abs_rel, delta1):
         return {"abs_rel": abs_rel, "delta1": delta1}

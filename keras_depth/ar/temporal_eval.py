@@ -99,7 +99,7 @@ def _models_and_out(args: argparse.Namespace) -> tuple[list[Path], Path]:
     out = Path(args.temporal_out) if getattr(args, "temporal_out", None) else None
     if not tflites or out is None:
         if getattr(args, "config", None):
-            from keras_depth.training.cli import load_config_from_args
+            from keras_depth.cli.common import config_from_args as load_config_from_args
 
             out_dir = Path(load_config_from_args(args).output_dir)
             tflites = tflites or sorted(out_dir.glob("model_*.tflite"))

@@ -5,7 +5,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_depth.data.target import unpack_target
+from keras_depth.target import unpack_target
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
 
@@ -47,7 +47,7 @@ def check_choice(name: str, value: Any, choices: tuple) -> None:
 
 
 class PackedTargetLoss(keras.losses.Loss):
-    """A Keras Loss over the packed ``y_true`` ([B,H,W,3], ``keras_depth.data.target``).
+    """A Keras Loss over the packed ``y_true`` ([B,H,W,3], ``keras_depth.target``).
 
     Subclasses implement ``compute(depth, mask, semantics, y_pred)`` and list their constructor
     arguments in ``config_keys`` (kept as attributes, returned by ``get_config``).

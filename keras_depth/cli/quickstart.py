@@ -9,22 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Optional
 
-DEFAULT_CONFIG = "quickstart.yaml"
+from keras_depth.cli.common import add_config_arguments, config_from_args
 
-
-def packaged_config(name: str) -> Path:
-    return Path(str(resources.files("keras_depth") / "configs" / name))
+DEFAULT_CONFIG = "quickstart"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help=f"config file (default: the packaged {DEFAULT_CONFIG})")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set train.epochs=2 (repeatable)")
-    parser.add_argument("--output-dir", help="where to write (default: the config's output_dir)")
+    add_config_arguments(parser, default=DEFAULT_CONFIG)
     parser.add_argument("--no-resume", action="store_true", help="train from scratch instead of resuming from backup/")
 
 
@@ -40,10 +34,7 @@ class Steps:
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_depth.config import load_config
-
-    overrides = list(args.overrides) + ([f"output_dir={args.output_dir}"] if args.output_dir else [])
-    config = load_config(args.config or packaged_config(DEFAULT_CONFIG), overrides)
+    config = config_from_args(args)
 
     from export.convert import export_variants
     from export.evaluate import evaluate_run

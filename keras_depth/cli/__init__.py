@@ -1,5 +1,7 @@
-"""``keras-depth``: the console command. Each subcommand lives in its own module, imported only when
-chosen, so ``keras-depth --help`` and usage errors answer without loading TensorFlow.
+"""``keras-depth``: the console command, and the only package that parses arguments or wires the
+layers together (docs/architecture.md). Each subcommand is one module here with
+``add_arguments(parser)`` and ``run(args) -> int``, imported only when chosen, so
+``keras-depth --help`` and usage errors answer without loading TensorFlow.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr), 1 internal failure.
 """
@@ -10,12 +12,13 @@ import importlib
 import sys
 from typing import Optional, Sequence
 
+from keras_depth.cli.common import OneLineParser
 from keras_depth.errors import UsageError
 
 # name -> (module with add_arguments(parser) and run(args) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "quickstart": ("keras_depth.quickstart", "synthetic data -> train -> QAT -> TFLite -> float-vs-int8 table"),
-    "train": ("keras_depth.training.cli", "train a model from a config with model.fit"),
+    "quickstart": ("keras_depth.cli.quickstart", "synthetic data -> train -> QAT -> TFLite -> float-vs-int8 table"),
+    "train": ("keras_depth.cli.train", "train a model from a config with model.fit"),
     "qat": ("export.qat", "quantization-aware fine-tuning of a trained model"),
     "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
@@ -24,13 +27,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("export.benchmark", "latency (median/p90), size and peak memory of variants and peers"),
     "models": ("keras_depth.models.cli", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),
 }
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse prints usage plus the error; we print one line that names the flag."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
 
 
 def _print_commands() -> None:

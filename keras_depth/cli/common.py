@@ -1,0 +1,101 @@
+"""What every subcommand shares: the one-line argument parser and the one way to take a config.
+
+Every subcommand that reads a config takes it as ``CONFIG`` (a YAML path, or the name of a config
+packaged in ``keras_depth/configs/``, with or without ``.yaml``) plus repeatable
+``--set KEY=VALUE`` overrides and ``--output-dir``. Library code never sees argparse: each
+subcommand turns its arguments into typed values before calling it.
+"""
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+from pathlib import Path
+from typing import Optional, Sequence
+
+from keras_depth.errors import UsageError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; we raise one line that names the flag."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def packaged_configs() -> list[str]:
+    root = resources.files("keras_depth") / "configs"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def packaged_config(name: str) -> Path:
+    return Path(str(resources.files("keras_depth") / "configs" / name))
+
+
+def resolve_config_path(ref: str) -> Path:
+    """A path that exists, else a packaged config by name (``quickstart_local``); else the path as
+    given, so the loader's 'not found' names what the user typed."""
+    path = Path(ref)
+    if path.exists():
+        return path
+    name = ref[:-5] if ref.endswith(".yaml") else ref
+    if "/" not in ref and name in packaged_configs():
+        return packaged_config(f"{name}.yaml")
+    return path
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, default: Optional[str] = None) -> None:
+    """``CONFIG`` (required unless ``default`` names a packaged config), ``--set``, ``--output-dir``."""
+    names = ", ".join(packaged_configs())
+    where = f"a YAML file or a packaged config name ({names})"
+    if default is None:
+        parser.add_argument("config", metavar="CONFIG", help=where)
+    else:
+        parser.add_argument("config", metavar="CONFIG", nargs="?", default=default,
+                            help=f"{where}; default: {default}")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set train.epochs=3 (repeatable)")
+    parser.add_argument("--output-dir", help="where to write (default: the config's output_dir)")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The resolved ``Config`` of a subcommand that called ``add_config_arguments``."""
+    from keras_depth.config import load_config
+
+    overrides: list[str] = list(args.overrides)
+    if getattr(args, "output_dir", None):
+        overrides.append(f"output_dir={args.output_dir}")
+    return load_config(resolve_config_path(args.config), overrides)
+
+
+def csv_list(text: Optional[str]) -> list[str]:
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
+def positive(kind: type, name: str):
+    """An argparse ``type=`` that accepts only positive numbers of ``kind`` and names the flag."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} expects a positive {kind.__name__}, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} expects a positive {kind.__name__}, got {text!r}")
+        return value
+
+    return parse
+
+
+def hw_pair(text: str) -> tuple[int, int]:
+    """``HxW`` or ``N`` (square) -> (height, width), both positive."""
+    parts = text.lower().split("x")
+    try:
+        hw = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW or N, got {text!r}") from None
+    if len(hw) == 1:
+        hw = (hw[0], hw[0])
+    if len(hw) != 2 or min(hw) <= 0:
+        raise argparse.ArgumentTypeError(f"expected HxW or N with positive sizes, got {text!r}")
+    return hw  # type: ignore[return-value]
+

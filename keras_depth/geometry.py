@@ -1,0 +1,42 @@
+"""Image geometry shared by every layer, one definition each: pixel centres, the input resize,
+and the least-squares scale-and-shift alignment.
+
+Pixel convention: pixel ``(row i, column j)`` covers ``[j, j+1) x [i, i+1)`` in image coordinates,
+so its centre is ``(j + 0.5, i + 0.5)``; a principal point ``cx = W / 2`` is the image centre.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def pixel_centers(height: int, width: int, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """``(u, v)`` grids ``[H, W]`` of pixel-centre coordinates: ``u = j + 0.5``, ``v = i + 0.5``."""
+    u, v = np.meshgrid(np.arange(width, dtype=dtype) + 0.5, np.arange(height, dtype=dtype) + 0.5)
+    return u, v
+
+
+def resize_rgb(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """The model-input resize used by training-time evaluation and the manifest runtime alike:
+    area averaging when shrinking (no aliasing), bilinear when enlarging."""
+    import cv2
+
+    hw = (int(hw[0]), int(hw[1]))
+    if rgb.shape[:2] == hw:
+        return rgb
+    interp = cv2.INTER_AREA if rgb.shape[0] > hw[0] else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (hw[1], hw[0]), interpolation=interp)
+
+
+def lstsq_scale_shift(x: np.ndarray, y: np.ndarray, weights: Optional[np.ndarray] = None) -> tuple[float, float]:
+    """``(s, t)`` minimising ``sum w (s*x + t - y)^2`` (MiDaS's alignment, Ranftl et al. 2020, eq. 4);
+    the minimum-norm solution when ``x`` is constant."""
+    x = np.asarray(x, np.float64).ravel()
+    y = np.asarray(y, np.float64).ravel()
+    a = np.stack([x, np.ones_like(x)], axis=1)
+    if weights is not None:
+        w = np.sqrt(np.asarray(weights, np.float64).ravel())
+        a, y = a * w[:, None], y * w
+    (s, t), *_ = np.linalg.lstsq(a, y, rcond=None)
+    return float(s), float(t)
