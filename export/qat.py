@@ -144,10 +144,10 @@ def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
     """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history."""
     from keras_depth.data.pipeline import make_dataset
     from keras_depth.training.strategy import get_strategy
-    from keras_depth.training.trainer import _steps, compile_model
+    from keras_depth.training.trainer import compile_model, steps_per_epoch
 
     q = config.qat
-    steps = _steps(config, "train", q.steps_per_epoch)
+    steps = steps_per_epoch(config, "train", q.steps_per_epoch)
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():
         qat_model = make_qat_model(model, q.float_layers)

@@ -45,7 +45,7 @@ def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, 
     from keras_depth.ar.render import Intrinsics, cube_mesh, render_mesh, rotation_y
     from keras_depth.ar.video import Mp4Writer, write_png
     from keras_depth.data.synthetic import render_trajectory
-    from keras_depth.metrics.depth_metrics import _lstsq_scale_shift
+    from keras_depth.geometry import lstsq_scale_shift
     from keras_depth.visualize import colorize
 
     traj = render_trajectory(seed, count, height, width, split=split, index=index)
@@ -79,7 +79,7 @@ def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, 
         rel = depth_to_disparity(raw)
         gt_small = cv2.resize(depth_true, (raw.shape[1], raw.shape[0]), interpolation=cv2.INTER_NEAREST)
         ok = np.isfinite(rel) & np.isfinite(gt_small)
-        s, sh = _lstsq_scale_shift(rel[ok].astype(np.float64), 1.0 / gt_small[ok].astype(np.float64))
+        s, sh = lstsq_scale_shift(rel[ok].astype(np.float64), 1.0 / gt_small[ok].astype(np.float64))
         disp = (s * rel + sh).astype(np.float32)
         scenes["oracle"] = disparity_to_depth(np.where(disp > 0, disp, np.nan))
         obj_mask = obj.mask

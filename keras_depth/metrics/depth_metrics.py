@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_depth.geometry import lstsq_scale_shift
+
 METRIC_NAMES: tuple[str, ...] = (
     "abs_rel",
     "sq_rel",
@@ -76,13 +78,6 @@ def valid_mask(
     return valid
 
 
-def _lstsq_scale_shift(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(s, t) minimising sum (s*x + t - y)^2; min-norm solution when x is constant."""
-    a = np.stack([x, np.ones_like(x)], axis=1)
-    (s, t), *_ = np.linalg.lstsq(a, y, rcond=None)
-    return float(s), float(t)
-
-
 def align_prediction(
     gt: np.ndarray,
     pred: np.ndarray,
@@ -97,7 +92,7 @@ def align_prediction(
         # Monodepth2 / Zhou et al. 2017 median scaling.
         return pred * (np.median(gt) / max(np.median(pred), _PRED_FLOOR))
     if alignment == "lstsq_depth":
-        s, t = _lstsq_scale_shift(pred, gt)
+        s, t = lstsq_scale_shift(pred, gt)
         return s * pred + t
     if alignment == "lstsq_disparity":
         # MiDaS evaluation: fit scale and shift in disparity space, cap, back to depth.
@@ -105,7 +100,7 @@ def align_prediction(
             1.0 / max_depth if max_depth is not None else _DISPARITY_FLOOR
         )
         pred_disp = 1.0 / np.maximum(pred, _PRED_FLOOR)
-        s, t = _lstsq_scale_shift(pred_disp, 1.0 / gt)
+        s, t = lstsq_scale_shift(pred_disp, 1.0 / gt)
         return 1.0 / np.maximum(s * pred_disp + t, floor)
     raise ValueError(f"alignment: expected one of {ALIGNMENTS}, got {alignment!r}")
 

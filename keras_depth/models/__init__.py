@@ -21,6 +21,14 @@ def preset_names() -> list[str]:
     return sorted(_PRESETS)
 
 
+def preset_defaults(name: str) -> dict:
+    """The parameters preset ``name`` registers on top of its builder's own defaults."""
+    _load()
+    if name not in _PRESETS:
+        raise UsageError(f"model {name!r} is unknown (expected one of: {', '.join(sorted(_PRESETS))})")
+    return dict(_PRESETS[name][1])
+
+
 def _load() -> None:
     if not _PRESETS:
         from keras_depth.models import presets  # noqa: F401  (registers the presets)

@@ -56,9 +56,9 @@ def convert_preset(name: str, size: int, cache: Path, convert: bool = True) -> O
     """float32 and int8-PTQ TFLite files of preset ``name`` at ``size``x``size`` (cached; None when not
     cached and ``convert`` is False)."""
     from export.convert import convert_float32, convert_int8_ptq
-    from keras_depth.models import _PRESETS, build_model
+    from keras_depth.models import build_model, preset_defaults
 
-    key = hashlib.sha256(json.dumps([name, size, repr(_PRESETS[name][1]), _code_hash()]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([name, size, repr(preset_defaults(name)), _code_hash()]).encode()).hexdigest()[:12]
     d = cache / f"{name}_{size}_{key}"
     f32, i8 = d / "float32.tflite", d / "int8.tflite"
     if not (f32.is_file() and i8.is_file()):

@@ -134,7 +134,7 @@ def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epoc
     model.compile(optimizer=optimizer, loss=build_loss(loss_terms(config)), metrics=training_metrics(config))
 
 
-def _steps(config: Config, split: str, override: Optional[int]) -> int:
+def steps_per_epoch(config: Config, split: str, override: Optional[int]) -> int:
     if override:
         return int(override)
     n = split_size(config, split)
@@ -163,7 +163,7 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     datasets = _stereo_datasets if stereo else make_dataset
     train_ds = datasets(config, "train")
     val_ds = datasets(config, "val")
-    steps = _steps(config, "train", config.train.steps_per_epoch)
+    steps = steps_per_epoch(config, "train", config.train.steps_per_epoch)
 
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():
