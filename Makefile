@@ -1,12 +1,12 @@
 # The two commands a new user runs (see README.md):
 #   make demo   - create .venv from the pinned requirements, then run `keras-depth quickstart`
-#   make test   - create the same .venv, then run the whole test suite (Python + Kotlin depth-core)
+#   make test   - create the same .venv, then run the whole test suite (import contracts, Kotlin depth-core, Python)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-python test-kotlin bench clean
+.PHONY: setup demo test test-fast test-python test-kotlin lint-imports bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "keras-depth needs Python 3.11 (set PYTHON=...)")'
@@ -24,16 +24,27 @@ demo: setup
 test-python: setup
 	$(PY) -m pytest -q
 
+# The layer contract of docs/architecture.md (.importlinter): a wrong arrow fails the build.
+lint-imports: setup
+	$(VENV)/bin/lint-imports --no-cache
+
+# Everything but the end-to-end runs marked slow: under 3 minutes on 2 cores.
+test-fast: lint-imports
+	$(PY) -m pytest -q -m "not slow"
+
 # depth-core (the Android demo's model-facing logic) on the JVM: JDK + junit4 from Debian,
 # kotlinc from the npm registry, installed by its setup script when missing.
 test-kotlin:
 	android_demo/depth-core/setup.sh
 	android_demo/depth-core/build_and_test.sh
 
-test: test-kotlin test-python
+test: lint-imports test-kotlin test-python
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+bench-quick: setup
+	$(PY) benchmarks/run_all.py --quick
 
 clean:
 	rm -rf runs .pytest_cache

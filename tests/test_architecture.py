@@ -1,0 +1,78 @@
+"""The layers of docs/architecture.md hold: import-linter keeps the contracts on the tree, and fails
+on a copy of the tree with one deliberate upward import or one import cycle."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("keras_depth", "export")
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([str(LINT), "--no-cache", "--config", str(REPO / ".importlinter")], cwd=root,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def _copy_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    for pkg in PACKAGES:
+        shutil.copytree(REPO / pkg, root / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return root
+
+
+def _append(path: Path, line: str) -> None:
+    path.write_text(path.read_text() + f"\n{line}\n")
+
+
+def test_contracts_kept_on_the_tree():
+    proc = _lint(REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "0 broken" in proc.stdout
+
+
+def test_upward_import_breaks_the_layers_contract(tmp_path):
+    root = _copy_tree(tmp_path)
+    _append(root / "keras_depth" / "models" / "blocks.py", "import export.manifest  # deliberate: models above export")
+    proc = _lint(root)
+    assert proc.returncode != 0
+    assert "keras_depth.models is not allowed to import export" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_import_cycle_breaks_the_acyclic_contract(tmp_path):
+    root = _copy_tree(tmp_path)
+    # export.runtime imports export.manifest; the reverse closes a cycle inside one layer.
+    _append(root / "export" / "manifest.py", "import export.runtime  # deliberate cycle")
+    proc = _lint(root)
+    assert proc.returncode != 0
+    assert "No cycles are allowed in export" in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize("pkg", PACKAGES)
+def test_no_module_over_400_lines(pkg):
+    long = {str(p.relative_to(REPO)): n for p in (REPO / pkg).rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, f"modules over 400 lines (split them by responsibility): {long}"
+
+
+def test_argparse_only_in_the_cli_package():
+    users = [str(p.relative_to(REPO)) for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")
+             if "cli" not in p.relative_to(REPO).parts and "import argparse" in p.read_text()]
+    assert not users, f"argparse outside keras_depth/cli (library code takes typed options): {users}"
+
+
+def test_keras_is_imported_only_through_kerasapi():
+    import re
+
+    direct = re.compile(r"^\s*(import (tf_keras|keras)\b|from (tf_keras|keras)\b|from tensorflow import keras|"
+                        r"import tensorflow\.keras|from tensorflow\.keras)", re.M)
+    offenders = [str(p.relative_to(REPO)) for d in (*PACKAGES, "tests", "benchmarks") for p in (REPO / d).rglob("*.py")
+                 if p.name != "kerasapi.py" and direct.search(p.read_text())]
+    assert not offenders, f"Keras imported directly (use keras_depth.kerasapi): {offenders}"
