@@ -10,7 +10,7 @@ from keras_depth.errors import UsageError
 DatasetBuilder = Callable[..., tf.data.Dataset]
 _DATASETS: dict[str, DatasetBuilder] = {}
 # Modules that register datasets when imported; import is deferred until a name is looked up.
-_PROVIDERS = ("keras_depth.data.synthetic_dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view")
+_PROVIDERS = ("keras_depth.data.synthetic.dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view")
 
 
 def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
