@@ -29,8 +29,8 @@ def _facing_wall_scene(z0: float, *objects) -> Scene:
 
 
 def _axis_camera(fx: float = 30.0, height: int = H, width: int = W) -> Camera:
-    # Principal point on a pixel centre, so pixel (cy, cx) looks exactly down the optical axis.
-    return Camera(height, width, fx, fx, width // 2, height // 2, synthetic.look_pose((0, 0, 0), yaw=0.0))
+    # Principal point on a pixel centre (j + 0.5), so pixel (H // 2, W // 2) looks exactly down the optical axis.
+    return Camera(height, width, fx, fx, width // 2 + 0.5, height // 2 + 0.5, synthetic.look_pose((0, 0, 0), yaw=0.0))
 
 
 # ---------------------------------------------------------------- analytic geometry
@@ -47,9 +47,10 @@ def test_tilted_camera_depth_matches_plane_equation():
     # A camera yawed by a about a wall at distance z0: a pixel with normalised coordinate x sees the
     # wall at z = z0 / (cos a + x sin a) in its own frame (hand derivation, pinhole + plane).
     z0, a, fx = 3.0, math.radians(20), 30.0
-    cam = Camera(H, W, fx, fx, W // 2, H // 2, synthetic.look_pose((0, 0, 0), yaw=a))
+    cx = W // 2 + 0.5
+    cam = Camera(H, W, fx, fx, cx, H // 2 + 0.5, synthetic.look_pose((0, 0, 0), yaw=a))
     depth = synthetic.render(_facing_wall_scene(z0), cam).depth
-    x = (np.arange(W) - W // 2) / fx
+    x = (np.arange(W) + 0.5 - cx) / fx  # pixel centres at j + 0.5 (keras_depth.geometry)
     # yaw a turns the forward axis to (-sin a, 0, -cos a) and the right axis to (cos a, 0, -sin a).
     expected = z0 / (math.cos(a) + x * math.sin(a))
     np.testing.assert_allclose(depth, np.broadcast_to(expected, (H, W)), rtol=1e-4)
@@ -67,7 +68,7 @@ def test_any_camera_facing_a_wall_sees_the_plane_equation(z0, yaw, fx, cx):
     # distance along its ray divided back onto the optical axis: z0 / (cos a + x sin a).
     cam = Camera(12, 16, fx, fx, cx, 6.0, synthetic.look_pose((0, 0, 0), yaw=yaw))
     depth = synthetic.render(_facing_wall_scene(z0), cam).depth
-    x = (np.arange(16) - cx) / fx
+    x = (np.arange(16) + 0.5 - cx) / fx
     expected = z0 / (np.cos(yaw) + x * np.sin(yaw))
     np.testing.assert_allclose(depth, np.broadcast_to(expected, depth.shape), rtol=1e-4)
     assert np.isfinite(depth).all() and (depth > 0).all()
@@ -146,6 +147,8 @@ def test_random_frames_are_dense_and_in_range():
         assert synthetic.MIN_DEPTH <= f.depth.min() and f.depth.max() <= synthetic.MAX_DEPTH
         assert f.image.std() > 1  # lit and textured, not blank
         np.testing.assert_allclose(np.linalg.det(f.pose[:3, :3]), 1.0, atol=1e-6)
+        # The principal point is the image centre W / 2 (pixel centres at j + 0.5), jittered by 2 %.
+        assert abs(f.intrinsics[2] - W / 2) <= 0.02 * W + 1e-4 and abs(f.intrinsics[3] - H / 2) <= 0.02 * H + 1e-4
 
 
 def test_many_tiny_frames_all_find_a_valid_view():

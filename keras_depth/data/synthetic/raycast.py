@@ -18,6 +18,7 @@ from keras_depth.data.synthetic.scene import (
     Box, Camera, Cylinder, Plane, Primitive, Scene, Sphere, bounding_sphere, bounds,
 )
 from keras_depth.errors import UsageError
+from keras_depth.geometry import pixel_centers
 
 EPS = 1e-4  # self-intersection guard, metres along a z=1 ray
 
@@ -134,8 +135,9 @@ def surface(prim: Primitive, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def screen_rect(prim: Primitive, camera: Camera) -> Optional[tuple[int, int, int, int]]:
     """Pixel rows/cols (v0, v1, u0, u1) that can see a finite primitive; None when it is off screen.
 
-    Projecting the bounding box's corners is conservative; if any corner is behind the camera the
-    projection is unbounded and the whole image is returned.
+    Projecting the bounding box's corners is conservative (the margins cover the pixel-centre
+    offset too); if any corner is behind the camera the projection is unbounded and the whole image
+    is returned.
     """
     lo, hi = bounds(prim)
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
@@ -204,8 +206,9 @@ def occluded(primitives: Sequence[Primitive], light: np.ndarray, p: np.ndarray, 
 
 def camera_rays(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Origin [3] and world directions [H*W, 3] through the pixel centres, camera-frame z == 1."""
-    x = (np.arange(camera.width, dtype=np.float64) - camera.cx) / camera.fx
-    y = (np.arange(camera.height, dtype=np.float64) - camera.cy) / camera.fy
+    u, v = pixel_centers(camera.height, camera.width)
+    x = (u[0] - camera.cx) / camera.fx
+    y = (v[:, 0] - camera.cy) / camera.fy
     rot = camera.pose[:3, :3].astype(np.float32)
     # d_world = R @ (x, y, 1): expand as an outer sum rather than a matmul over H*W rows.
     d = x.astype(np.float32)[None, :, None] * rot[:, 0] + y.astype(np.float32)[:, None, None] * rot[:, 1] + rot[:, 2]

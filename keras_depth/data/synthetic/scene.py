@@ -2,8 +2,8 @@
 primitives' closed-form geometry (distance to a point, bounding box).
 
 Conventions: the world frame is y-up, in metres. Cameras use the OpenCV axes (x right, y down,
-z forward) and poses are 4x4 camera-to-world matrices. Intrinsics put pixel centres at integer
-coordinates (OpenCV), so ``cx = (W - 1) / 2`` is the image centre.
+z forward) and poses are 4x4 camera-to-world matrices. Intrinsics follow ``keras_depth.geometry``:
+pixel ``j`` covers ``[j, j + 1)``, so its centre is ``j + 0.5`` and ``cx = W / 2`` is the image centre.
 """
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ class Scene:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Camera:
-    """A pinhole camera: intrinsics in pixels (pixel centres at integer coordinates) and a pose."""
+    """A pinhole camera: intrinsics in pixels (pixel centres at ``j + 0.5``) and a pose."""
 
     height: int
     width: int
@@ -173,9 +173,9 @@ def look_pose(position: ArrayLike, yaw: float, pitch: float = 0.0, roll: float =
 
 
 def intrinsics_for_fov(height: int, width: int, hfov_deg: float) -> tuple[float, float, float, float]:
-    """Square-pixel intrinsics with the principal point at the image centre."""
+    """Square-pixel intrinsics with the principal point at the image centre ``(W / 2, H / 2)``."""
     fx = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-    return fx, fx, (width - 1) / 2.0, (height - 1) / 2.0
+    return fx, fx, width / 2.0, height / 2.0
 
 
 def _not_a_primitive(prim: object) -> UsageError:

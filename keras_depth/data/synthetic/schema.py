@@ -7,7 +7,7 @@ field           dtype   shape          meaning
 =============== ======= ============== =====================================================
 ``image``       uint8   [H, W, 3]      RGB with a display gamma
 ``depth``       float32 [H, W]         z-depth in metres (0 where a ray hits nothing)
-``intrinsics``  float32 [4]            fx, fy, cx, cy in pixels, pixel centres at integers
+``intrinsics``  float32 [4]            fx, fy, cx, cy in pixels, pixel centres at ``j + 0.5``
 ``pose``        float64 [4, 4]         camera-to-world (OpenCV camera axes, world y up)
 =============== ======= ============== =====================================================
 
@@ -29,7 +29,7 @@ import numpy as np
 
 # Bump whenever a change would alter a cached array (a rendered pixel, the intrinsics convention,
 # a field of the schema): on-disk caches key on it, so a stale cache is never read.
-GENERATOR_VERSION = "raycast-3"
+GENERATOR_VERSION = "raycast-4"
 KINDS = ("mono", "stereo", "sequence")
 
 
