@@ -50,6 +50,13 @@ def test_round_trip(kitti_small, tmp_path, encoding):
         np.testing.assert_allclose(b["depth"], a["depth"], rtol=0 if encoding == "png16" else 1e-3, atol=0)
         np.testing.assert_array_equal(a["intrinsics"], b["intrinsics"])
         assert b["semantics"] == a["semantics"] and b["image"].dtype == np.uint8 and b["depth"].dtype == np.float32
+    # A version-1 pack stored integer-centre intrinsics: reading it moves cx, cy to pixel centres.
+    index_path = tmp_path / "p" / "index.json"
+    old = {**json.loads(index_path.read_text()), "version": 1}
+    index_path.write_text(json.dumps(old))
+    for a, b in zip(src, sorted(_all(build_dataset({"type": "tfrecord", "path": str(tmp_path / "p")})),
+                                key=lambda s: float(s["depth"].sum()))):
+        np.testing.assert_array_equal(b["intrinsics"], a["intrinsics"] + np.float32([0, 0, 0.5, 0.5]))
 
 
 def test_stereo_pairs_round_trip(shared_data, tmp_path):
@@ -147,5 +154,6 @@ def test_pack_short_side_downscales_with_intrinsics(kitti_small, shared_data, tm
     assert index["short_side"] == 125
     (s,) = _all(build_dataset({"type": "tfrecord", "path": str(tmp_path)}))
     assert s["image"].shape == (125, 414, 3)  # 375x1242 -> x1/3
-    np.testing.assert_allclose(s["intrinsics"], [707.0493 / 3, 707.0493 / 3, (604.0814 + 0.5) / 3 - 0.5, (180.5066 + 0.5) / 3 - 0.5], rtol=1e-5)
+    # KITTI's P2 puts pixel centres at integers; samples at j + 0.5, which a resize simply scales.
+    np.testing.assert_allclose(s["intrinsics"], [707.0493 / 3, 707.0493 / 3, (604.0814 + 0.5) / 3, (180.5066 + 0.5) / 3], rtol=1e-5)
     assert set(np.unique(s["mask"])) <= {0.0, 1.0} and s["depth"][s["mask"] > 0].min() > 5.0
