@@ -32,7 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args(argv)
 
-    from keras_depth.data import synthetic_dataset
+    from keras_depth.data.synthetic import build_cache
 
     def cpu_seconds() -> float:
         return sum(
@@ -42,7 +42,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="bench_synthetic_") as tmp:
         start, cpu_start = time.perf_counter(), cpu_seconds()
-        synthetic_dataset.build_cache(
+        build_cache(
             tmp, "train", args.frames, args.size, args.size, seed=0, kind=args.kind, workers=args.workers
         )
         seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start

@@ -18,7 +18,7 @@ import numpy as np
 
 
 def _data(split: str, count: int, size: int, seed: int):
-    from keras_depth.data.synthetic_dataset import synthetic_dataset
+    from keras_depth.data.synthetic.dataset import synthetic_dataset
 
     s = list(synthetic_dataset(split, count, size, size, seed, "runs/cache").as_numpy_iterator())
     x = np.stack([e["image"] for e in s]).astype(np.float32) / 255.0

@@ -22,7 +22,7 @@ def make_sample(h: int = 30, w: int = 40, seed: int = 0, holes: bool = True) -> 
     depth = rng.uniform(0.5, 10.0, (h, w, 1)).astype(np.float32)
     mask = (rng.uniform(size=(h, w, 1)) > (0.3 if holes else -1)).astype(np.float32)
     return {"image": tf.constant(image), "depth": tf.constant(depth * mask), "mask": tf.constant(mask),
-            "semantics": tf.constant(1, tf.int32), "intrinsics": tf.constant([40.0, 41.0, 19.5, 14.5])}
+            "semantics": tf.constant(1, tf.int32), "intrinsics": tf.constant([40.0, 41.0, 20.0, 15.0])}
 
 
 def check_contract(s: dict, size=(24, 32)) -> None:
@@ -67,15 +67,16 @@ def test_depth_is_resampled_with_nearest_neighbour_never_interpolated():
 
 def test_crop_intrinsics_follow_the_pixels():
     """Where the image's red/green encode source x/y, a pixel's source position must equal the one
-    the updated intrinsics predict: (u' + 0.5) / s - 0.5 + x0, with s = fx'/fx and x0 from cx."""
+    the updated intrinsics predict: (u' + 0.5) / s - 0.5 + x0, with s = fx'/fx and x0 from cx
+    (pixel centres at j + 0.5: cx' = (cx - x0) * s)."""
     s = make_sample(60, 80)
     out = random_scale_crop(s, [30, 40], (0.5, 0.5), seed=[5, 6])
     fx0, fy0, cx0, cy0 = s["intrinsics"].numpy()
     fx, fy, cx, cy = out["intrinsics"].numpy()
     sx, sy = fx / fx0, fy / fy0
     assert sx == pytest.approx(1.0, abs=1e-4) and sy == pytest.approx(1.0, abs=1e-4)  # half the window, half the size
-    x0 = cx0 - (cx + 0.5) / sx + 0.5
-    y0 = cy0 - (cy + 0.5) / sy + 0.5
+    x0 = cx0 - cx / sx
+    y0 = cy0 - cy / sy
     img = out["image"].numpy().astype(float)
     for u, v in ((0, 0), (39, 29), (20, 10)):
         assert img[v, u, 0] * 79 / 255 == pytest.approx(x0 + (u + 0.5) / sx - 0.5, abs=1.0)
@@ -85,7 +86,7 @@ def test_crop_intrinsics_follow_the_pixels():
 def test_resize_sample_scales_intrinsics_with_pixel_centres():
     s = make_sample(30, 40)
     r = resize_sample(s, [15, 20])
-    np.testing.assert_allclose(r["intrinsics"], [20.0, 20.5, (19.5 + 0.5) / 2 - 0.5, (14.5 + 0.5) / 2 - 0.5])
+    np.testing.assert_allclose(r["intrinsics"], [20.0, 20.5, 10.0, 7.5])  # the image centre stays the centre
     unknown = dict(s, intrinsics=tf.constant([-1.0, -1.0, -1.0, -1.0]))
     np.testing.assert_array_equal(resize_sample(unknown, [15, 20])["intrinsics"], [-1, -1, -1, -1])
 
@@ -135,13 +136,13 @@ def test_stereo_flip_swaps_and_mirrors_both_views():
     s = make_sample(6, 8)
     right = np.random.default_rng(1).integers(0, 255, (6, 8, 3), dtype=np.uint8)
     stereo = dict(s, image_right=tf.constant(right), depth_right=tf.zeros((6, 8, 1)), mask_right=tf.zeros((6, 8, 1)),
-                  intrinsics_right=tf.constant([40.0, 41.0, 21.5, 14.5]), baseline=tf.constant(0.1))
+                  intrinsics_right=tf.constant([40.0, 41.0, 21.5, 15.0]), baseline=tf.constant(0.1))
     f = flip_sample(stereo)
     np.testing.assert_array_equal(f["image"], right[:, ::-1])
     np.testing.assert_array_equal(f["image_right"], s["image"].numpy()[:, ::-1])
     np.testing.assert_array_equal(f["depth_right"], s["depth"].numpy()[:, ::-1])
     assert f["mask"].numpy().sum() == 0  # the new left view had no GT
-    np.testing.assert_allclose(f["intrinsics"], [40.0, 41.0, 7 - 21.5, 14.5])
+    np.testing.assert_allclose(f["intrinsics"], [40.0, 41.0, 8 - 21.5, 15.0])  # x -> W - x
     assert float(f["baseline"]) == pytest.approx(0.1)
     twice = flip_sample(f)
     for k in stereo:
@@ -156,7 +157,7 @@ def test_mono_flip_mirrors_depth_with_the_image():
     f = flip_sample(s)
     np.testing.assert_array_equal(f["depth"], s["depth"].numpy()[:, ::-1])
     np.testing.assert_array_equal(f["image"], s["image"].numpy()[:, ::-1])
-    assert float(f["intrinsics"][2]) == pytest.approx(7 - 19.5)
+    assert float(f["intrinsics"][2]) == pytest.approx(8 - 20.0)
 
 
 def test_color_jitter_touches_the_image_only():

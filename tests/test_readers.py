@@ -18,6 +18,12 @@ from keras_depth.errors import DataError, UsageError
 from keras_depth.spec import AFFINE_DISPARITY, METRIC, RELATIVE
 
 
+def centred(calibration: list) -> np.ndarray:
+    """A calibration's [fx, fy, cx, cy] (pixel centres at integers, OpenCV) as samples carry it:
+    pixel centres at j + 0.5 (keras_depth.geometry)."""
+    return np.asarray(calibration, np.float64) + [0.0, 0.0, 0.5, 0.5]
+
+
 def samples(entry: dict, **context) -> list[dict]:
     return list(build_dataset(entry, **context).as_numpy_iterator())
 
@@ -66,7 +72,7 @@ def test_tum_sequence_associates_by_timestamp_and_decodes_fr2(shared_data, tmp_p
         assert got[0] == pytest.approx(lo, abs=2e-3) and got[1] == pytest.approx(hi, abs=1e-2)
         assert got[2] == pytest.approx(med, abs=0.01) and got[3] == pytest.approx(frac, abs=2e-3)
         assert s["image"].shape == (480, 640, 3) and s["semantics"] == METRIC
-        np.testing.assert_allclose(s["intrinsics"], [520.9, 521.0, 325.1, 249.7])  # fr2, from the folder name
+        np.testing.assert_allclose(s["intrinsics"], centred([520.9, 521.0, 325.1, 249.7]))  # fr2, from the folder name
 
 
 def test_tum_association_is_one_to_one_and_closest_first():
@@ -92,7 +98,7 @@ def test_kitti_annotated_depth(shared_data):
         assert s["image"].shape == (375, 1242, 3) and s["semantics"] == METRIC
         # No GT in the sky: rows above ~119 are empty.
         assert s["mask"][:110].sum() == 0
-        np.testing.assert_allclose(s["intrinsics"], [707.0493, 707.0493, 604.0814, 180.5066], rtol=1e-6)
+        np.testing.assert_allclose(s["intrinsics"], centred([707.0493, 707.0493, 604.0814, 180.5066]), rtol=1e-6)
     assert valid_stats(out[0])[2] == pytest.approx(13.84, abs=0.01)
     # Quantisation: every value is a multiple of 1/256 m.
     d = out[0]["depth"][out[0]["mask"] > 0]
@@ -108,7 +114,7 @@ def test_kitti_projected_lidar_with_object_calib(shared_data):
         assert got[0] == pytest.approx(lo, abs=0.01) and got[1] == pytest.approx(hi, abs=0.01)
         assert got[3] == pytest.approx(frac, abs=5e-4)
     assert valid_stats(out[0])[2] == pytest.approx(11.67, abs=0.01)
-    np.testing.assert_allclose(out[0]["intrinsics"], [707.0493, 707.0493, 604.0814, 180.5066], rtol=1e-6)  # calib P2
+    np.testing.assert_allclose(out[0]["intrinsics"], centred([707.0493, 707.0493, 604.0814, 180.5066]), rtol=1e-6)  # calib P2
 
 
 def test_kitti_depth_benchmark_layout(shared_data, tmp_path):
@@ -121,7 +127,7 @@ def test_kitti_depth_benchmark_layout(shared_data, tmp_path):
         "7.215377e+02 1.728540e+02 2.163791e-01 0.000000e+00 0.000000e+00 1.000000e+00 2.745884e-03\n")
     (s,) = samples({"type": "kitti_depth", "path": str(tmp_path / "train"), "raw_root": str(tmp_path / "raw")})
     assert valid_stats(s)[:2] == pytest.approx((5.33, 84.89), abs=0.01)
-    np.testing.assert_allclose(s["intrinsics"], [721.5377, 721.5377, 609.5593, 172.854], rtol=1e-6)
+    np.testing.assert_allclose(s["intrinsics"], centred([721.5377, 721.5377, 609.5593, 172.854]), rtol=1e-6)
 
 
 # --- Redwood / SUN / NYU: PNG and npy -----------------------------------------------------------------
@@ -226,7 +232,7 @@ def test_diode_npy_depth_and_mask(tmp_path):
     np.testing.assert_array_equal(s["mask"][..., 0], mask)
     np.testing.assert_allclose(s["depth"], depth)
     assert valid_stats(s)[0] >= 0.6 and valid_stats(s)[1] <= 50.0
-    np.testing.assert_allclose(s["intrinsics"], [886.81, 927.06, 512, 384])
+    np.testing.assert_allclose(s["intrinsics"], centred([886.81, 927.06, 512, 384]))
 
 
 def _write_dpt(path: Path, depth: np.ndarray) -> None:
@@ -255,7 +261,7 @@ def test_sintel_dpt_and_cam(tmp_path, shared_data):
     np.testing.assert_array_equal(s["mask"][:10], 0)
     np.testing.assert_allclose(s["depth"][10:, :, 0], depth[10:], rtol=1e-6)
     assert s["depth"][12, 5, 0] == pytest.approx(1.0 + 0.05 + 0.012)  # row-major, top row first
-    np.testing.assert_allclose(s["intrinsics"], [1120.0, 1120.0, 511.5, 217.5])
+    np.testing.assert_allclose(s["intrinsics"], centred([1120.0, 1120.0, 511.5, 217.5]))
     np.testing.assert_array_equal(decode.read_dpt(root / "depth/alley_1/frame_0001.dpt"), depth)
 
 
@@ -305,7 +311,7 @@ def test_middlebury_pfm_to_metric_depth_through_calib(shared_data, tmp_path):
     assert np.isfinite(disp[r, c])
     assert s["depth"][r, c, 0] == pytest.approx(193.001 * 994.978 / (disp[r, c] + 31.086) / 1000.0, rel=1e-5)
     assert s["semantics"] == METRIC and s["image"].shape == (500, 741, 3)
-    np.testing.assert_allclose(s["intrinsics"], [994.978, 994.978, 311.193, 254.877])
+    np.testing.assert_allclose(s["intrinsics"], centred([994.978, 994.978, 311.193, 254.877]))
     # Without calibration the same file is disparity, known up to scale and shift.
     (d,) = samples({"type": "middlebury", "path": str(tmp_path), "calib": None})
     assert d["semantics"] == AFFINE_DISPARITY
@@ -354,14 +360,14 @@ def test_kitti_stereo_odometry_layout_baseline_from_calib(shared_data, tmp_path)
     (seq / "calib.txt").write_text(calib)  # P0, P1 of the same rig: baseline 379.7842 / 707.0493
     (s,) = samples({"type": "kitti_stereo", "path": str(tmp_path), "cameras": "gray"})
     assert s["baseline"] == pytest.approx(379.7842 / 707.0493, rel=1e-6)  # 0.537 m
-    np.testing.assert_allclose(s["intrinsics"], [707.0493, 707.0493, 604.0814, 180.5066], rtol=1e-6)
+    np.testing.assert_allclose(s["intrinsics"], centred([707.0493, 707.0493, 604.0814, 180.5066]), rtol=1e-6)
 
 
 def test_middlebury_stereo_pair_with_both_disparities(shared_data, tmp_path):
     _motorcycle_scene(shared_data, tmp_path / "Motorcycle", right_disp=True)
     (s,) = samples({"type": "middlebury_stereo", "path": str(tmp_path)})
     assert s["baseline"] == pytest.approx(0.193001)
-    assert s["intrinsics_right"][2] == pytest.approx(342.279)  # cam1's principal point
+    assert s["intrinsics_right"][2] == pytest.approx(342.279 + 0.5)  # cam1's principal point, at pixel centres
     assert valid_stats(s)[3] == pytest.approx(0.927, abs=0.001) and s["mask_right"].mean() > 0.9
 
 

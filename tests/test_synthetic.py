@@ -11,25 +11,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keras_depth import spec
-from keras_depth.data import registry, synthetic, synthetic_dataset
-from keras_depth.data.synthetic import Camera, Light, Material, Plane, Scene, Sphere
+from keras_depth.data import registry, synthetic
+from keras_depth.data.synthetic import Camera, Light, Material, Plane, Scene, Sphere, cache, frames
 from keras_depth.errors import UsageError
 
 H = W = 32
 
 
 def _facing_wall_scene(z0: float, *objects) -> Scene:
-    """A room whose far wall is the plane z = -z0, so a camera at the origin looking down -z faces it."""
+    """A room whose far wall is the plane z = -z0, so a camera at the origin looking down -z faces it.
+    The side walls are far enough that no grazing ray of the tests reaches them first."""
     wall = Material("checker", (0.9, 0.8, 0.3), (0.1, 0.2, 0.6), scale=0.1, offset=(0.013, 0.027, 0.0))
     grey = Material("noise", scale=0.3)
-    planes = synthetic.room_planes((-50.0, -50.0, -z0), (50.0, 50.0, 50.0), grey, grey, [grey, grey, wall, grey])
+    planes = synthetic.room_planes((-500.0, -500.0, -z0), (500.0, 500.0, 500.0), grey, grey, [grey, grey, wall, grey])
     # The light sits on the axis so the whole wall is lit, and shadows stay out of the way.
     return Scene(planes + tuple(objects), Light((0.0, 0.0, 0.0), shadows=False))
 
 
 def _axis_camera(fx: float = 30.0, height: int = H, width: int = W) -> Camera:
-    # Principal point on a pixel centre, so pixel (cy, cx) looks exactly down the optical axis.
-    return Camera(height, width, fx, fx, width // 2, height // 2, synthetic.look_pose((0, 0, 0), yaw=0.0))
+    # Principal point on a pixel centre (j + 0.5), so pixel (H // 2, W // 2) looks exactly down the optical axis.
+    return Camera(height, width, fx, fx, width // 2 + 0.5, height // 2 + 0.5, synthetic.look_pose((0, 0, 0), yaw=0.0))
 
 
 # ---------------------------------------------------------------- analytic geometry
@@ -37,7 +38,7 @@ def _axis_camera(fx: float = 30.0, height: int = H, width: int = W) -> Camera:
 
 @pytest.mark.parametrize("z0", [0.7, 2.5, 9.0])
 def test_fronto_parallel_wall_has_constant_z_depth(z0):
-    _, depth = synthetic.render(_facing_wall_scene(z0), _axis_camera())
+    depth = synthetic.render(_facing_wall_scene(z0), _axis_camera()).depth
     # z-depth, not ray length: the corners' rays are longer than z0 but their depth is not.
     np.testing.assert_allclose(depth, z0, rtol=1e-4)
 
@@ -46,9 +47,10 @@ def test_tilted_camera_depth_matches_plane_equation():
     # A camera yawed by a about a wall at distance z0: a pixel with normalised coordinate x sees the
     # wall at z = z0 / (cos a + x sin a) in its own frame (hand derivation, pinhole + plane).
     z0, a, fx = 3.0, math.radians(20), 30.0
-    cam = Camera(H, W, fx, fx, W // 2, H // 2, synthetic.look_pose((0, 0, 0), yaw=a))
-    _, depth = synthetic.render(_facing_wall_scene(z0), cam)
-    x = (np.arange(W) - W // 2) / fx
+    cx = W // 2 + 0.5
+    cam = Camera(H, W, fx, fx, cx, H // 2 + 0.5, synthetic.look_pose((0, 0, 0), yaw=a))
+    depth = synthetic.render(_facing_wall_scene(z0), cam).depth
+    x = (np.arange(W) + 0.5 - cx) / fx  # pixel centres at j + 0.5 (keras_depth.geometry)
     # yaw a turns the forward axis to (-sin a, 0, -cos a) and the right axis to (cos a, 0, -sin a).
     expected = z0 / (math.cos(a) + x * math.sin(a))
     np.testing.assert_allclose(depth, np.broadcast_to(expected, (H, W)), rtol=1e-4)
@@ -65,8 +67,8 @@ def test_any_camera_facing_a_wall_sees_the_plane_equation(z0, yaw, fx, cx):
     # Property: for any focal length, principal point and yaw, each pixel's z-depth is the plane's
     # distance along its ray divided back onto the optical axis: z0 / (cos a + x sin a).
     cam = Camera(12, 16, fx, fx, cx, 6.0, synthetic.look_pose((0, 0, 0), yaw=yaw))
-    _, depth = synthetic.render(_facing_wall_scene(z0), cam)
-    x = (np.arange(16) - cx) / fx
+    depth = synthetic.render(_facing_wall_scene(z0), cam).depth
+    x = (np.arange(16) + 0.5 - cx) / fx
     expected = z0 / (np.cos(yaw) + x * np.sin(yaw))
     np.testing.assert_allclose(depth, np.broadcast_to(expected, depth.shape), rtol=1e-4)
     assert np.isfinite(depth).all() and (depth > 0).all()
@@ -75,7 +77,8 @@ def test_any_camera_facing_a_wall_sees_the_plane_equation(z0, yaw, fx, cx):
 def test_sphere_on_axis_centre_depth_is_distance_minus_radius():
     d, r = 3.0, 0.5
     scene = _facing_wall_scene(8.0, Sphere((0.0, 0.0, -d), r, Material("stripes")))
-    image, depth = synthetic.render(scene, _axis_camera())
+    frame = synthetic.render(scene, _axis_camera())
+    image, depth = frame.image, frame.depth
     assert depth[H // 2, W // 2] == pytest.approx(d - r, rel=1e-4)
     # Rim: the sphere's angular radius is asin(r / d); pixels well outside it see the wall.
     assert depth[H // 2, 0] == pytest.approx(8.0, rel=1e-4)
@@ -86,14 +89,14 @@ def test_cylinder_and_box_front_faces():
     from keras_depth.data.synthetic import Box, Cylinder
 
     cyl = Cylinder((0.0, -1.0, -4.0), radius=0.5, height=2.0)
-    _, depth = synthetic.render(_facing_wall_scene(8.0, cyl), _axis_camera())
+    depth = synthetic.render(_facing_wall_scene(8.0, cyl), _axis_camera()).depth
     assert depth[H // 2, W // 2] == pytest.approx(3.5, rel=1e-4)
     box = Box((0.0, 0.0, -2.0), (1.0, 1.0, 1.0), yaw=0.0)
-    _, depth = synthetic.render(_facing_wall_scene(8.0, box), _axis_camera())
+    depth = synthetic.render(_facing_wall_scene(8.0, box), _axis_camera()).depth
     assert depth[H // 2, W // 2] == pytest.approx(1.5, rel=1e-4)
     # A box turned 45 degrees shows its vertical edge, at distance 2 - half the diagonal.
     box45 = Box((0.0, 0.0, -2.0), (1.0, 1.0, 1.0), yaw=math.pi / 4)
-    _, depth = synthetic.render(_facing_wall_scene(8.0, box45), _axis_camera())
+    depth = synthetic.render(_facing_wall_scene(8.0, box45), _axis_camera()).depth
     assert depth[H // 2, W // 2] == pytest.approx(2 - math.sqrt(0.5), rel=1e-4)
 
 
@@ -101,10 +104,10 @@ def test_stereo_disparity_and_warp_on_textured_wall():
     # fx * B / Z = 32 * 0.25 / 2 = 4 px exactly, so right pixel x - 4 sees left pixel x's point.
     z0, fx, baseline = 2.0, 32.0, 0.25
     pair = synthetic.render_stereo(_facing_wall_scene(z0), _axis_camera(fx, 24, 48), baseline)
-    for disp, depth in ((pair.disparity_left, pair.depth_left), (pair.disparity_right, pair.depth_right)):
+    for disp, depth in ((pair.disparity, pair.depth), (pair.disparity_right, pair.depth_right)):
         np.testing.assert_allclose(disp, fx * baseline / depth, rtol=1e-5)
-    np.testing.assert_allclose(pair.disparity_left, 4.0, rtol=1e-4)
-    left, right = pair.left.astype(int), pair.right.astype(int)
+    np.testing.assert_allclose(pair.disparity, 4.0, rtol=1e-4)
+    left, right = pair.image.astype(int), pair.image_right.astype(int)
     assert left.std() > 20, "the wall must be textured for the warp check to mean anything"
     np.testing.assert_array_less(np.abs(left[:, 4:] - right[:, :-4]), 2)
     assert np.abs(left[:, :-4] - right[:, :-4]).mean() > 5  # and unwarped views do differ
@@ -113,8 +116,8 @@ def test_stereo_disparity_and_warp_on_textured_wall():
 def test_stereo_random_frame_disparity_is_fx_b_over_z():
     f = synthetic.render_stereo_frame(3, 0, H, W, "val", baseline=0.1)
     fx = f.intrinsics[0]
-    np.testing.assert_allclose(f.pair.disparity_left, fx * 0.1 / f.pair.depth_left, rtol=1e-5)
-    np.testing.assert_allclose(f.pair.disparity_right, fx * 0.1 / f.pair.depth_right, rtol=1e-5)
+    np.testing.assert_allclose(f.disparity, fx * 0.1 / f.depth, rtol=1e-5)
+    np.testing.assert_allclose(f.disparity_right, fx * 0.1 / f.depth_right, rtol=1e-5)
 
 
 # ---------------------------------------------------------------- random frames
@@ -144,6 +147,8 @@ def test_random_frames_are_dense_and_in_range():
         assert synthetic.MIN_DEPTH <= f.depth.min() and f.depth.max() <= synthetic.MAX_DEPTH
         assert f.image.std() > 1  # lit and textured, not blank
         np.testing.assert_allclose(np.linalg.det(f.pose[:3, :3]), 1.0, atol=1e-6)
+        # The principal point is the image centre W / 2 (pixel centres at j + 0.5), jittered by 2 %.
+        assert abs(f.intrinsics[2] - W / 2) <= 0.02 * W + 1e-4 and abs(f.intrinsics[3] - H / 2) <= 0.02 * H + 1e-4
 
 
 def test_many_tiny_frames_all_find_a_valid_view():
@@ -155,15 +160,15 @@ def test_many_tiny_frames_all_find_a_valid_view():
 
 def test_trajectory_is_smooth_and_consistent():
     tr = synthetic.render_trajectory(seed=0, count=6, height=16, width=16)
-    assert tr.images.shape == (6, 16, 16, 3) and tr.depths.shape == (6, 16, 16)
-    assert tr.poses.shape == (6, 4, 4) and tr.intrinsics.shape == (6, 4)
-    steps = np.linalg.norm(np.diff(tr.poses[:, :3, 3], axis=0), axis=1)
+    assert tr.image.shape == (6, 16, 16, 3) and tr.depth.shape == (6, 16, 16)
+    assert tr.pose.shape == (6, 4, 4) and tr.intrinsics.shape == (6, 4)
+    steps = np.linalg.norm(np.diff(tr.pose[:, :3, 3], axis=0), axis=1)
     assert 0 < steps.max() < 0.2  # metres per frame: hand-held, no jumps
     # Constant-ish speed: the smallest step is not tiny next to the largest (a smooth path).
     assert steps.min() > 0.2 * steps.max()
-    assert synthetic.MIN_DEPTH <= tr.depths.min() and tr.depths.max() <= synthetic.MAX_DEPTH
+    assert synthetic.MIN_DEPTH <= tr.depth.min() and tr.depth.max() <= synthetic.MAX_DEPTH
     again = synthetic.render_trajectory(seed=0, count=6, height=16, width=16)
-    np.testing.assert_array_equal(tr.images, again.images)
+    np.testing.assert_array_equal(tr.image, again.image)
 
 
 def test_bad_arguments_name_the_argument():
@@ -172,7 +177,7 @@ def test_bad_arguments_name_the_argument():
     with pytest.raises(UsageError, match="seed.*-1"):
         synthetic.render_frame(-1, 0, H, W)
     with pytest.raises(UsageError, match="count.*0"):
-        synthetic_dataset.build_cache("unused", "train", 0, H, W, 0)
+        synthetic.build_cache("unused", "train", 0, H, W, 0)
     with pytest.raises(UsageError, match="baseline"):
         synthetic.render_stereo(_facing_wall_scene(2.0), _axis_camera(), 0.0)
 
@@ -181,22 +186,22 @@ def test_bad_arguments_name_the_argument():
 
 
 def test_build_cache_writes_expected_files_and_is_reused(tmp_path, monkeypatch):
-    path = synthetic_dataset.build_cache(tmp_path, "val", 3, H, W, seed=5, progress=False)
-    images = np.load(path / "images.npy", mmap_mode="r")
+    path = synthetic.build_cache(tmp_path, "val", 3, H, W, seed=5, progress=False)
+    images = np.load(path / "image.npy", mmap_mode="r")
     assert images.dtype == np.uint8 and images.shape == (3, H, W, 3)
     assert np.load(path / "depth.npy").shape == (3, H, W)
     assert np.load(path / "intrinsics.npy").dtype == np.float32
-    assert np.load(path / "poses.npy").shape == (3, 4, 4)
+    assert np.load(path / "pose.npy").shape == (3, 4, 4)
     f1 = synthetic.render_frame(5, 1, H, W, "val")
     np.testing.assert_array_equal(images[1], f1.image)
 
     def boom(*args, **kwargs):
         raise AssertionError("rendered again instead of reusing the cache")
 
-    monkeypatch.setattr(synthetic, "render_frame", boom)
-    assert synthetic_dataset.build_cache(tmp_path, "val", 3, H, W, seed=5, progress=False) == path
+    monkeypatch.setattr(frames, "render_frame", boom)
+    assert synthetic.build_cache(tmp_path, "val", 3, H, W, seed=5, progress=False) == path
     monkeypatch.undo()
-    other = synthetic_dataset.build_cache(tmp_path, "val", 3, H, W, seed=6, progress=False)
+    other = synthetic.build_cache(tmp_path, "val", 3, H, W, seed=6, progress=False)
     assert other != path and other.is_dir()
     # Only finished folders are left behind: no temporary siblings.
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, other.name])
@@ -204,7 +209,7 @@ def test_build_cache_writes_expected_files_and_is_reused(tmp_path, monkeypatch):
 
 def test_worker_pool_renders_the_same_frames_as_one_process(tmp_path):
     # 64 frames is where build_cache starts a pool; 8x8 keeps it to a few seconds, mostly start-up.
-    path = synthetic_dataset.build_cache(tmp_path, "test", 64, 8, 8, seed=1, workers=2, progress=False)
+    path = synthetic.build_cache(tmp_path, "test", 64, 8, 8, seed=1, workers=2, progress=False)
     depth = np.load(path / "depth.npy", mmap_mode="r")
     for i in (0, 17, 63):
         np.testing.assert_array_equal(depth[i], synthetic.render_frame(1, i, 8, 8, "test").depth)
@@ -214,10 +219,10 @@ def test_worker_pool_errors_name_the_failure(tmp_path):
     # A worker that cannot write its arrays (here: no .npy files in the folder) fails in one line.
     from keras_depth.errors import DataError
 
-    bar = synthetic_dataset._Progress("x", 16, False)
-    tasks = [("mono", 0, "train", 0, 2, 8, 8, 0.0, [50.0, 75.0], [0.8, 1.8])]
+    bar = cache.Progress("x", 16, False)
+    tasks = [cache.ChunkTask("mono", 0, "train", 0, 2, 8, 8, 0.0, [50.0, 75.0], [0.8, 1.8])]
     with pytest.raises(DataError, match=r"render worker failed: FileNotFoundError.*\.npy"):
-        synthetic_dataset._render_in_workers(tmp_path, tasks, 1, bar)
+        cache.render_in_workers(tmp_path, tasks, 1, bar)
 
 
 def test_a_script_without_main_guard_builds_a_pooled_cache(tmp_path):
@@ -227,7 +232,7 @@ def test_a_script_without_main_guard_builds_a_pooled_cache(tmp_path):
 
     script = tmp_path / "unguarded.py"
     script.write_text(
-        "from keras_depth.data.synthetic_dataset import build_cache\n"
+        "from keras_depth.data.synthetic import build_cache\n"
         f"print(build_cache({str(tmp_path / 'cache')!r}, 'train', 64, 8, 8, 3, workers=2, progress=False))\n"
     )
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -260,16 +265,16 @@ def test_camera_ranges_bound_fov_and_height():
 
 
 def test_camera_ranges_key_the_cache(tmp_path):
-    default = synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False)
-    narrow = synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False, fov_deg=[58, 62], camera_height=[1.3, 1.5])
-    down = synthetic_dataset.build_cache(
+    default = synthetic.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False)
+    narrow = synthetic.build_cache(tmp_path, "val", 2, 8, 8, 0, progress=False, fov_deg=[58, 62], camera_height=[1.3, 1.5])
+    down = synthetic.build_cache(
         tmp_path, "val", 2, 8, 8, 0, progress=False, fov_deg=[58, 62], camera_height=[1.3, 1.5], pitch_deg=[-30, -10]
     )
     assert len({default, narrow, down}) == 3
-    assert synthetic_dataset.load_cache(narrow)[1]["camera_height_m"] == [1.3, 1.5]
-    assert synthetic_dataset.load_cache(down)[1]["pitch_deg"] == [-30, -10]
+    assert synthetic.load_cache(narrow)[1]["camera_height_m"] == [1.3, 1.5]
+    assert synthetic.load_cache(down)[1]["pitch_deg"] == [-30, -10]
     with pytest.raises(UsageError, match="mono"):
-        synthetic_dataset.build_cache(tmp_path, "val", 2, 8, 8, 0, kind="stereo", fov_deg=[58, 62])
+        synthetic.build_cache(tmp_path, "val", 2, 8, 8, 0, kind="stereo", fov_deg=[58, 62])
 
 
 def _check_sample(x: dict, h: int, w: int) -> None:
@@ -315,7 +320,7 @@ def test_stereo_dataset(tmp_path):
 
 
 def test_sequence_dataset_poses_are_relative_motion(tmp_path):
-    ds = synthetic_dataset.synthetic_sequence(count=4, sequence_length=2, height=16, width=16, cache_dir=tmp_path)
+    ds = synthetic.synthetic_sequence(count=4, sequence_length=2, height=16, width=16, cache_dir=tmp_path)
     seqs = list(ds)
     assert len(seqs) == 2 and seqs[0]["image"].shape == (2, 16, 16, 3)
     poses = seqs[0]["poses"].numpy()

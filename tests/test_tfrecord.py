@@ -50,6 +50,13 @@ def test_round_trip(kitti_small, tmp_path, encoding):
         np.testing.assert_allclose(b["depth"], a["depth"], rtol=0 if encoding == "png16" else 1e-3, atol=0)
         np.testing.assert_array_equal(a["intrinsics"], b["intrinsics"])
         assert b["semantics"] == a["semantics"] and b["image"].dtype == np.uint8 and b["depth"].dtype == np.float32
+    # A version-1 pack stored integer-centre intrinsics: reading it moves cx, cy to pixel centres.
+    index_path = tmp_path / "p" / "index.json"
+    old = {**json.loads(index_path.read_text()), "version": 1}
+    index_path.write_text(json.dumps(old))
+    for a, b in zip(src, sorted(_all(build_dataset({"type": "tfrecord", "path": str(tmp_path / "p")})),
+                                key=lambda s: float(s["depth"].sum()))):
+        np.testing.assert_array_equal(b["intrinsics"], a["intrinsics"] + np.float32([0, 0, 0.5, 0.5]))
 
 
 def test_stereo_pairs_round_trip(shared_data, tmp_path):
@@ -81,8 +88,7 @@ def test_file_sharding_per_worker(kitti_small, tmp_path):
     assert sums == pytest.approx(sorted(float(s["depth"].sum()) for s in everything))
 
 
-def _run_cli(monkeypatch, argv):
-    monkeypatch.setitem(kd_cli.COMMANDS, "data", ("keras_depth.data.cli", "data tools: pack TFRecords"))
+def _run_cli(argv):
     return kd_cli.main(argv)
 
 
@@ -100,10 +106,10 @@ def _pairs(folder, n, bad=None):
         return p
 
 
-def test_cli_pack_dataset(monkeypatch, tmp_path, capsys):
+def test_cli_pack_dataset(tmp_path, capsys):
     bad = _pairs(tmp_path / "data", 5, bad=2)
-    rc = _run_cli(monkeypatch, ["data", "pack", "--dataset", "folder_pairs", "--path", str(tmp_path / "data"),
-                                "--option", "scale=1000", "--out", str(tmp_path / "out"), "--shards", "2"])
+    rc = _run_cli(["data", "pack", "--dataset", "folder_pairs", "--path", str(tmp_path / "data"),
+                   "--option", "scale=1000", "--out", str(tmp_path / "out"), "--shards", "2"])
     assert rc == 0
     assert "packed 4 samples (1 skipped)" in capsys.readouterr().out
     index = json.loads((tmp_path / "out/index.json").read_text())
@@ -111,27 +117,33 @@ def test_cli_pack_dataset(monkeypatch, tmp_path, capsys):
     got = _all(build_dataset({"type": "tfrecord", "path": str(tmp_path / "out")}))
     assert sorted(round(float(s["depth"][0, 0, 0]), 3) for s in got) == [1.0, 1.001, 1.003, 1.004]
     # --strict: the first bad file fails the run with its path, exit code 2, and nothing is published.
-    rc = _run_cli(monkeypatch, ["data", "pack", "--dataset", "folder_pairs", "--path", str(tmp_path / "data"),
-                                "--out", str(tmp_path / "strict"), "--shards", "2", "--strict"])
+    rc = _run_cli(["data", "pack", "--dataset", "folder_pairs", "--path", str(tmp_path / "data"),
+                   "--out", str(tmp_path / "strict"), "--shards", "2", "--strict"])
     err = capsys.readouterr().err
     assert rc == 2 and str(bad) in err and err.count("\n") == 1
     assert not (tmp_path / "strict/index.json").exists()
     assert not [p for p in (tmp_path / "strict").iterdir() if p.suffix == ".tfrecord"]
 
 
-def test_cli_pack_config_and_usage_errors(monkeypatch, tmp_path, capsys):
+def test_cli_pack_config_and_usage_errors(tmp_path, capsys):
     _pairs(tmp_path / "a", 2)
     _pairs(tmp_path / "b", 3)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"data:\n  train:\n    - {{type: folder_pairs, path: {tmp_path / 'a'}, weight: 2}}\n"
                    f"    - {{type: folder_pairs, path: {tmp_path / 'b'}, semantics: relative, weight: 1}}\n")
-    rc = _run_cli(monkeypatch, ["data", "pack", "--config", str(cfg), "--out", str(tmp_path / "o"), "--shards", "1"])
+    rc = _run_cli(["data", "pack", str(cfg), "--out", str(tmp_path / "o"), "--shards", "1"])
     out = capsys.readouterr().out
     assert rc == 0 and "{type: tfrecord, path: " in out and "weight: 2" in out
     assert json.loads((tmp_path / "o/01_folder_pairs/index.json").read_text())["semantics_counts"] == {"1": 3}
-    assert _run_cli(monkeypatch, ["data", "pack", "--out", str(tmp_path / "x")]) == 2
-    assert _run_cli(monkeypatch, ["data", "pack", "--dataset", "nope", "--path", "x", "--out", str(tmp_path / "x")]) == 2
+    assert _run_cli(["data", "pack", "--out", str(tmp_path / "x")]) == 2
+    assert _run_cli(["data", "pack", "--dataset", "nope", "--path", "x", "--out", str(tmp_path / "x")]) == 2
     assert "unknown" in capsys.readouterr().err
+    # CONFIG takes --set like every subcommand; CONFIG and --dataset are alternatives.
+    rc = _run_cli(["data", "pack", str(cfg), "--set", f"data.train=[{{type: folder_pairs, path: {tmp_path / 'b'}}}]",
+                   "--out", str(tmp_path / "s"), "--shards", "1"])
+    assert rc == 0 and json.loads((tmp_path / "s/00_folder_pairs/index.json").read_text())["total"] == 3
+    assert not (tmp_path / "s/01_folder_pairs").exists()
+    assert _run_cli(["data", "pack", str(cfg), "--dataset", "folder_pairs", "--out", str(tmp_path / "x")]) == 2
 
 
 def test_pack_short_side_downscales_with_intrinsics(kitti_small, shared_data, tmp_path):
@@ -142,5 +154,6 @@ def test_pack_short_side_downscales_with_intrinsics(kitti_small, shared_data, tm
     assert index["short_side"] == 125
     (s,) = _all(build_dataset({"type": "tfrecord", "path": str(tmp_path)}))
     assert s["image"].shape == (125, 414, 3)  # 375x1242 -> x1/3
-    np.testing.assert_allclose(s["intrinsics"], [707.0493 / 3, 707.0493 / 3, (604.0814 + 0.5) / 3 - 0.5, (180.5066 + 0.5) / 3 - 0.5], rtol=1e-5)
+    # KITTI's P2 puts pixel centres at integers; samples at j + 0.5, which a resize simply scales.
+    np.testing.assert_allclose(s["intrinsics"], [707.0493 / 3, 707.0493 / 3, (604.0814 + 0.5) / 3, (180.5066 + 0.5) / 3], rtol=1e-5)
     assert set(np.unique(s["mask"])) <= {0.0, 1.0} and s["depth"][s["mask"] > 0].min() > 5.0

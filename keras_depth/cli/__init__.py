@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "qat": ("export.qat", "quantization-aware fine-tuning of a trained model"),
     "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
-    "data": ("keras_depth.data.cli", "data tools: pack datasets into sharded TFRecords"),
+    "data": ("keras_depth.cli.data", "data tools: pack datasets into sharded TFRecords"),
     "demo": ("keras_depth.ar.demo", "AR demo: a virtual object occluded by predicted depth -> side-by-side mp4"),
     "benchmark": ("export.benchmark", "latency (median/p90), size and peak memory of variants and peers"),
     "models": ("keras_depth.models.cli", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),

@@ -4,7 +4,7 @@ Every function takes and returns the raw-sample dict, is made of TensorFlow ops,
 eagerly and inside ``tf.data.Dataset.map``. Geometry follows the data: depth and mask are resampled
 with nearest neighbour (or a masked average), so an interpolated depth never mixes a foreground and a
 background value, and a pixel is valid only where a valid source pixel landed. Intrinsics (fx, fy, cx,
-cy; -1 = unknown) follow every crop, resize and flip.
+cy with pixel centres at ``j + 0.5``; -1 = unknown) follow every crop, resize and flip.
 
 Stereo pairs carry, besides the contract keys (the left view), ``image_right``, ``depth_right``,
 ``mask_right``, ``intrinsics_right`` and ``baseline``. A flip swaps left and right and flips both, as
@@ -101,13 +101,14 @@ def resize_depth(depth: tf.Tensor, mask: tf.Tensor, size: Sequence[int], method:
 
 
 def _crop_resize_intrinsics(intr: tf.Tensor, x0: Any, y0: Any, crop_w: Any, crop_h: Any, out_w: int, out_h: int) -> tf.Tensor:
-    """Pixel-centre convention: pixel i covers [i, i+1) so centres sit at i + 0.5 before and after."""
+    """Pixel i covers [i, i+1) (centres at i + 0.5, keras_depth.geometry), so a crop shifts the
+    principal point and a resize scales it like any image coordinate."""
     intr = tf.cast(intr, tf.float32)
     sx = tf.cast(out_w, tf.float32) / tf.cast(crop_w, tf.float32)
     sy = tf.cast(out_h, tf.float32) / tf.cast(crop_h, tf.float32)
     x0 = tf.cast(x0, tf.float32)
     y0 = tf.cast(y0, tf.float32)
-    new = tf.stack([intr[0] * sx, intr[1] * sy, (intr[2] - x0 + 0.5) * sx - 0.5, (intr[3] - y0 + 0.5) * sy - 0.5])
+    new = tf.stack([intr[0] * sx, intr[1] * sy, (intr[2] - x0) * sx, (intr[3] - y0) * sy])
     return tf.where(intr[0] > 0, new, intr)
 
 
@@ -225,7 +226,7 @@ def random_rotation(sample: Sample, max_degrees: float, seed: SeedLike = None) -
 
 def _flip_intrinsics(intr: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
     intr = tf.cast(intr, tf.float32)
-    new = tf.stack([intr[0], intr[1], tf.cast(width, tf.float32) - 1.0 - intr[2], intr[3]])
+    new = tf.stack([intr[0], intr[1], tf.cast(width, tf.float32) - intr[2], intr[3]])  # x -> W - x
     return tf.where(intr[0] > 0, new, intr)
 
 

@@ -1,40 +1,25 @@
 """Datasets chosen by name from a config entry ``{type: NAME, weight: W, ...options}``."""
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import tensorflow as tf
 
 from keras_depth.errors import UsageError
+from keras_depth.registry import Registry, decorator
 
 DatasetBuilder = Callable[..., tf.data.Dataset]
-_DATASETS: dict[str, DatasetBuilder] = {}
-# Modules that register datasets when imported; import is deferred until a name is looked up.
-_PROVIDERS = ("keras_depth.data.synthetic_dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view")
-
-
-def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
-    def deco(fn: DatasetBuilder) -> DatasetBuilder:
-        _DATASETS[name] = fn
-        return fn
-
-    return deco
-
-
-def _load_providers() -> None:
-    import importlib
-
-    for mod in _PROVIDERS:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
+# The modules that register datasets are imported when a name is first looked up.
+DATASETS: Registry[DatasetBuilder] = Registry(
+    "dataset type",
+    ("keras_depth.data.synthetic.dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view"),
+)
+register_dataset = decorator(DATASETS)
 
 
 def dataset_names() -> list[str]:
-    _load_providers()
-    return sorted(_DATASETS)
+    return DATASETS.names()
 
 
 def build_dataset(entry: dict[str, Any], **context: Any) -> tf.data.Dataset:
@@ -42,16 +27,11 @@ def build_dataset(entry: dict[str, Any], **context: Any) -> tf.data.Dataset:
 
     ``context`` carries run-wide settings (``cache_dir``, ``strict``, ``seed``) that a builder may take.
     """
-    _load_providers()
     if not isinstance(entry, dict) or "type" not in entry:
         raise UsageError(f"dataset entry {entry!r}: expected a mapping with a 'type' key")
     options = {k: v for k, v in entry.items() if k not in ("type", "weight")}
     name = entry["type"]
-    if name not in _DATASETS:
-        raise UsageError(f"dataset type {name!r} is unknown (expected one of: {', '.join(sorted(_DATASETS))})")
-    import inspect
-
-    fn = _DATASETS[name]
+    fn = DATASETS.get(name)
     params = inspect.signature(fn).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     unknown = [k for k in options if k not in params and not accepts_any]

@@ -25,7 +25,9 @@ from keras_depth.errors import DataError, UsageError
 
 INDEX_NAME = "index.json"
 FORMAT_NAME = "keras-depth-tfrecord"
-FORMAT_VERSION = 1
+# 2: intrinsics with pixel centres at j + 0.5, as in samples. Version 1 packs hold the readers'
+# earlier integer-centre cx, cy, which tfrecord_dataset moves by half a pixel on read.
+FORMAT_VERSION = 2
 DEPTH_ENCODINGS = ("float16", "png16")
 IMAGE_FORMATS = ("png", "jpeg")
 _RIGHT_KEYS = ("image_right", "depth_right", "mask_right", "intrinsics_right", "baseline")
@@ -185,8 +187,14 @@ def _feature_spec(stereo: bool) -> dict[str, Any]:
     return spec
 
 
-def decode_example(serialized: tf.Tensor, stereo: bool = False, depth_encoding: str = "float16", depth_scale: float = 256.0) -> dict[str, tf.Tensor]:
-    """A serialized example -> a raw sample (docs/contracts.md section 1), as TensorFlow ops."""
+def _from_integer_centres(intr: tf.Tensor) -> tf.Tensor:
+    return tf.where(intr[0] > 0, intr + tf.constant([0.0, 0.0, 0.5, 0.5]), intr)
+
+
+def decode_example(serialized: tf.Tensor, stereo: bool = False, depth_encoding: str = "float16", depth_scale: float = 256.0,
+                   version: int = FORMAT_VERSION) -> dict[str, tf.Tensor]:
+    """A serialized example of a pack of format ``version`` -> a raw sample (docs/contracts.md
+    section 1), as TensorFlow ops."""
     ex = tf.io.parse_single_example(serialized, _feature_spec(stereo))
     h, w = tf.cast(ex["height"], tf.int32), tf.cast(ex["width"], tf.int32)
     out: dict[str, tf.Tensor] = {"semantics": tf.cast(ex["semantics"], tf.int32)}
@@ -200,7 +208,7 @@ def decode_example(serialized: tf.Tensor, stereo: bool = False, depth_encoding: 
         out[f"image{s}"] = tf.ensure_shape(image, [None, None, 3])
         out[f"depth{s}"] = tf.ensure_shape(depth * mask, [None, None, 1])
         out[f"mask{s}"] = tf.ensure_shape(mask, [None, None, 1])
-        out[f"intrinsics{s}"] = ex[f"intrinsics{s}"]
+        out[f"intrinsics{s}"] = ex[f"intrinsics{s}"] if version >= 2 else _from_integer_centres(ex[f"intrinsics{s}"])
     if stereo:
         out["baseline"] = ex["baseline"]
     return out
@@ -208,13 +216,14 @@ def decode_example(serialized: tf.Tensor, stereo: bool = False, depth_encoding: 
 
 def read_tfrecords(path_pattern: str, *, stereo: bool = False, depth_encoding: str = "float16", depth_scale: float = 256.0,
                    shuffle_files: bool = False, seed: Optional[int] = None,
-                   input_context: Optional[tf.distribute.InputContext] = None, cycle_length: int = 4) -> tf.data.Dataset:
+                   input_context: Optional[tf.distribute.InputContext] = None, cycle_length: int = 4,
+                   version: int = FORMAT_VERSION) -> tf.data.Dataset:
     """Stream raw samples from TFRecord shards matching ``path_pattern``.
 
     The file list comes first (``list_files(shuffle=False)``, optionally shuffled each epoch with
     ``seed`` -- the same on every worker), then ``interleave`` reads ``cycle_length`` shards at once.
     With ``input_context`` each input pipeline keeps its own 1/N of the files; without it, the options
-    ask tf.distribute to shard by FILE.
+    ask tf.distribute to shard by FILE. ``version``: the pack's format version (its index.json).
     """
     if depth_encoding not in DEPTH_ENCODINGS:
         raise UsageError(f"depth_encoding: expected one of {DEPTH_ENCODINGS}, got {depth_encoding!r}")
@@ -227,7 +236,7 @@ def read_tfrecords(path_pattern: str, *, stereo: bool = False, depth_encoding: s
         files = files.shuffle(1 << 16, seed=seed, reshuffle_each_iteration=True)
     ds = files.interleave(lambda f: tf.data.TFRecordDataset(f, buffer_size=8 << 20), cycle_length=cycle_length,
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle_files)
-    ds = ds.map(lambda s: decode_example(s, stereo, depth_encoding, depth_scale), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda s: decode_example(s, stereo, depth_encoding, depth_scale, version), num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.FILE
     return ds.with_options(options)
@@ -236,15 +245,17 @@ def read_tfrecords(path_pattern: str, *, stereo: bool = False, depth_encoding: s
 @register_dataset("tfrecord")
 def tfrecord_dataset(path: str, shuffle_files: bool = False, seed: Optional[int] = None) -> tf.data.Dataset:
     """Samples packed by ``keras-depth data pack``: ``path`` is the packed folder (its ``index.json``
-    gives the encoding) or a glob of shards (float16 depth, mono, assumed)."""
+    gives the encoding) or a glob of shards (float16 depth, mono, the current format, assumed)."""
     if tf.io.gfile.isdir(path):
         index = read_index(path)
         pattern = posixpath.join(path, "shard-*-of-*.tfrecord")
         return read_tfrecords(pattern, stereo=bool(index["stereo"]), depth_encoding=index["depth_encoding"],
-                              depth_scale=float(index["depth_scale"]), shuffle_files=shuffle_files, seed=seed)
+                              depth_scale=float(index["depth_scale"]), shuffle_files=shuffle_files, seed=seed,
+                              version=int(index["version"]))
     parent = os.path.dirname(path)
     if parent and tf.io.gfile.exists(posixpath.join(parent, INDEX_NAME)):
         index = read_index(parent)
         return read_tfrecords(path, stereo=bool(index["stereo"]), depth_encoding=index["depth_encoding"],
-                              depth_scale=float(index["depth_scale"]), shuffle_files=shuffle_files, seed=seed)
+                              depth_scale=float(index["depth_scale"]), shuffle_files=shuffle_files, seed=seed,
+                              version=int(index["version"]))
     return read_tfrecords(path, shuffle_files=shuffle_files, seed=seed)

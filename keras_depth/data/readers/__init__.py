@@ -12,6 +12,9 @@
 | ``frames`` | video | image folder or video file, no GT |
 | ``stereo_folder``, ``kitti_stereo``, ``middlebury_stereo`` | stereo | rectified pairs |
 | ``tfrecord`` | keras_depth.data.tfrecord | packed shards |
+
+Calibrations (files and ``intrinsics`` options) put pixel centres at integer coordinates (OpenCV);
+samples carry them with pixel centres at ``j + 0.5`` (``source.sample_intrinsics``).
 """
 from keras_depth.data.readers import diode, generic, kitti, nyu, pfm, sintel, stereo, tum, video  # noqa: F401
 from keras_depth.data.readers.source import BAD_DATA, bad_data_counts, reraise_data_error  # noqa: F401

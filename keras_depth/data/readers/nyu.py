@@ -21,7 +21,7 @@ from keras_depth.errors import DataError, UsageError
 from keras_depth.spec import METRIC
 
 # Colour camera of the NYU toolbox (camera_params.m), whose cx, cy are 1-based MATLAB pixel
-# coordinates; here 0-based (OpenCV convention), as every intrinsics in this package.
+# coordinates; here 0-based (OpenCV), as every calibration a reader passes to check_sample.
 NYU_INTRINSICS = np.array([518.8579, 519.4696, 325.5824 - 1.0, 253.7362 - 1.0], np.float32)
 NYU_DEPTH_KEYS = ("depths", "rawDepths")
 

@@ -30,6 +30,9 @@ Loader = Callable[[Record], dict[str, Any]]
 _FILE_KEYS = ("path", "rgb", "depth", "mask", "right", "depth_right", "calib")
 
 UNKNOWN_INTRINSICS = np.full([4], -1.0, np.float32)
+# Calibration files and reader options give cx, cy with pixel centres at integer coordinates
+# (OpenCV); samples put pixel j's centre at j + 0.5 (keras_depth.geometry, docs/data.md).
+OPENCV_TO_SAMPLE = np.array([0.0, 0.0, 0.5, 0.5], np.float32)
 
 # Output signature of one sample: name -> (dtype, shape); stereo pairs add the *_right views.
 MONO_SPEC: dict[str, tuple[tf.DType, list]] = {
@@ -99,11 +102,21 @@ def reraise_data_error(error: BaseException) -> None:
             raise err from None
 
 
+def sample_intrinsics(calibration: Any) -> np.ndarray:
+    """float32 [4] of a calibration's ``[fx, fy, cx, cy]`` (OpenCV pixel centres) in the sample
+    convention (pixel centres at ``j + 0.5``); -1s when unknown (None, or fx <= 0)."""
+    if calibration is None:
+        return UNKNOWN_INTRINSICS
+    k = np.asarray(calibration, np.float32).reshape(4)
+    return k + OPENCV_TO_SAMPLE if k[0] > 0 else k
+
+
 def check_sample(sample: dict[str, Any], path: str, stereo: bool = False) -> dict[str, Any]:
     """Check one decoded sample and bring it to the contract's dtypes and shapes.
 
     ``sample`` has ``image`` uint8 [H, W, 3]; ``depth`` float [H, W] or [H, W, 1] with 0 (or a
-    ``mask`` of False) where invalid; ``semantics``; optionally ``intrinsics``. Raises DataError on a
+    ``mask`` of False) where invalid; ``semantics``; optionally ``intrinsics`` as a calibration gives
+    them (``sample_intrinsics`` moves them to pixel centres at ``j + 0.5``). Raises DataError on a
     size mismatch or NaN/Inf/negative depth.
     """
     out: dict[str, Any] = {}
@@ -145,8 +158,7 @@ def check_sample(sample: dict[str, Any], path: str, stereo: bool = False) -> dic
         out["image" + suffix] = image
         out["depth" + suffix] = np.where(valid, depth, 0).astype(np.float32)[..., None]
         out["mask" + suffix] = valid.astype(np.float32)[..., None]
-        intr = sample.get("intrinsics" + suffix)
-        out["intrinsics" + suffix] = UNKNOWN_INTRINSICS if intr is None else np.asarray(intr, np.float32).reshape(4)
+        out["intrinsics" + suffix] = sample_intrinsics(sample.get("intrinsics" + suffix))
     sem = int(sample["semantics"])
     if sem not in SEMANTICS_NAMES:
         raise DataError(f"{path}: semantics code {sem} is not one of {sorted(SEMANTICS_NAMES)}")
@@ -240,7 +252,8 @@ def report_missing(name: str, path: str, reason: str, strict: bool) -> None:
 
 
 def intrinsics_option(value: Any, where: str) -> Optional[np.ndarray]:
-    """A reader option ``intrinsics: [fx, fy, cx, cy]`` -> float32[4] (None stays None)."""
+    """A reader option ``intrinsics: [fx, fy, cx, cy]`` as in a calibration file (pixel centres at
+    integer coordinates, OpenCV) -> float32[4] (None stays None)."""
     if value is None:
         return None
     try:
