@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from keras_depth.models.cli import DEFAULT_PEER, convert_preset, measure_latency
+from export.latency import measure_latency
+from export.peers import FASTDEPTH, peer_path
+from export.preset_table import convert_preset
 
 
 def main() -> int:
@@ -28,8 +30,8 @@ def main() -> int:
     args = p.parse_args()
     names = [n for n in args.presets.split(",") if n in preset_names()]
     models = {n: convert_preset(n, args.size, Path(args.cache))["int8"] for n in names}
-    models["fastdepth_peer"] = DEFAULT_PEER
-    lat = measure_latency(models, args.threads, args.runs)
+    models["fastdepth_peer"] = peer_path(FASTDEPTH)
+    lat = {k: v["median_ms"] for k, v in measure_latency(models, args.threads, args.runs).items()}
     peer = lat["fastdepth_peer"]
     print(f"int8 latency at {args.size}x{args.size}, {args.threads} threads, median of {args.runs} (round-robin):")
     for n, ms in sorted(lat.items(), key=lambda kv: kv[1]):

@@ -15,27 +15,26 @@ into the same depth, as ``export.runtime.TFLiteDepthEstimator`` does; the fixtur
 makes the small deterministic int8 model the committed fixtures come from, so a test can rebuild
 it and check that the fixtures are current (tests/test_android_fixtures.py).
 
-    python -m export.fixtures MODEL.tflite OUT_DIR
-    python -m export.fixtures --tiny OUT_DIR     # build the tiny model (in a temp dir), then write
+    keras-depth fixtures MODEL.tflite OUT_DIR
+    keras-depth fixtures --tiny OUT_DIR     # build the tiny model (in a temp dir), then write
 
 The committed fixtures (android_demo/depth-core/src/test/resources/fixtures) come from
 ``--tiny``; regenerate them with that command after changing this file.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest, write_manifest
-from keras_depth.errors import UsageError
+from export.runtime import TFLiteDepthEstimator, load_interpreter
+from keras_depth.geometry import resize_rgb
 from keras_depth.io import atomic_write_bytes, atomic_write_text
+from keras_depth.kerasapi import keras, tf
 
 FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json")
 # Frame sizes (width, height): one enlarged (cv2 INTER_LINEAR), one shrunk (cv2 INTER_AREA) to the input.
@@ -95,8 +94,6 @@ def _floats(a: np.ndarray) -> list[float]:
 
 def write_fixtures(model_path: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
     """Writes the fixture files for the ``.tflite`` at ``model_path`` (manifest beside it) into ``out_dir``."""
-    from export.runtime import TFLiteDepthEstimator
-
     model_path = Path(model_path)
     manifest = read_manifest(model_path)
     out = Path(out_dir)
@@ -117,12 +114,7 @@ def write_fixtures(model_path: str | os.PathLike, out_dir: str | os.PathLike) ->
             rgb = argb_to_rgb(argb)
             x = est.preprocess(rgb)
             tensors.append(x)
-            resized = rgb
-            if rgb.shape[:2] != (m_in.height, m_in.width):
-                import cv2
-
-                interp = cv2.INTER_AREA if rgb.shape[0] > m_in.height else cv2.INTER_LINEAR
-                resized = cv2.resize(rgb, (m_in.width, m_in.height), interpolation=interp)
+            resized = resize_rgb(rgb, (m_in.height, m_in.width))
             cases.append({
                 "name": f"{'enlarge' if h < m_in.height else 'shrink'}_{w}x{h}",
                 "width": w, "height": h, "argb": _ints(argb),
@@ -167,8 +159,6 @@ def build_tiny_model(out_dir: str | os.PathLike, seed: int = 0) -> Path:
     Weights come from a seeded numpy generator and calibration from a fixed dataset, so
     rebuilding gives the same quantization parameters and the same integer outputs.
     """
-    from keras_depth.kerasapi import keras, tf
-
     h, w = TINY_INPUT_HW
     keras.utils.set_random_seed(seed)
     layers = keras.layers
@@ -194,8 +184,6 @@ def build_tiny_model(out_dir: str | os.PathLike, seed: int = 0) -> Path:
     out_dir = Path(out_dir)
     model_path = out_dir / "fixture_tiny.tflite"
     atomic_write_bytes(model_path, tflite)
-    from export.runtime import load_interpreter
-
     it = load_interpreter(tflite)
     di, do = it.get_input_details()[0], it.get_output_details()[0]
 
@@ -213,26 +201,3 @@ def build_tiny_model(out_dir: str | os.PathLike, seed: int = 0) -> Path:
     )
     write_manifest(manifest, model_path)
     return model_path
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m export.fixtures", description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", nargs="?", help="an exported .tflite with its manifest beside it")
-    ap.add_argument("out_dir", help="where the fixture files go (e.g. android_demo/depth-core/src/test/resources/fixtures)")
-    ap.add_argument("--tiny", action="store_true", help="build the tiny deterministic model (in a temp dir) and use it")
-    args = ap.parse_args(argv)
-    try:
-        if args.tiny == bool(args.model):
-            raise UsageError("give either MODEL or --tiny")
-        with tempfile.TemporaryDirectory() as tmp:
-            model = Path(args.model) if args.model else build_tiny_model(tmp)
-            for p in write_fixtures(model, args.out_dir):
-                print(f"{p} ({p.stat().st_size} bytes)")
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

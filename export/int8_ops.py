@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from export.runtime import load_interpreter
+
 # Ops that may touch float at the model boundary (a float-IO model, or an int8 model's IO conversion).
 BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
 
@@ -21,8 +23,6 @@ class OpInfo:
 
 
 def list_ops(tflite: bytes) -> list[OpInfo]:
-    from export.runtime import load_interpreter
-
     it = load_interpreter(tflite, num_threads=1, delegates=False)
     td = it.get_tensor_details()
     dt = lambda i: np.dtype(td[i]["dtype"]).name  # noqa: E731

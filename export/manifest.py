@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from export.metadata import METADATA_NAME, embed_manifest_text, embedded_manifest_text
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 
@@ -140,7 +141,7 @@ def write_manifest(manifest: Manifest, model_path: str | os.PathLike) -> Path:
 def read_manifest(model_path: str | os.PathLike, manifest: Optional[str | os.PathLike] = None) -> Manifest:
     """The manifest of ``model_path``: ``manifest`` when given (a third-party model's hand-written
     one), else the JSON beside it (or ``model_path`` itself when it is a ``.json``), else the copy
-    embedded in the ``.tflite`` (export.metadata)."""
+    embedded in the ``.tflite`` (``read_embedded_manifest``)."""
     p = Path(model_path)
     if manifest is not None:
         path = Path(manifest)
@@ -150,10 +151,24 @@ def read_manifest(model_path: str | os.PathLike, manifest: Optional[str | os.Pat
     path = p if p.suffix == ".json" else manifest_path(p)
     if not path.is_file():
         if p.suffix == ".tflite" and p.is_file():
-            from export.metadata import read_embedded_manifest
-
             embedded = read_embedded_manifest(p)
             if embedded is not None:
                 return embedded
         raise UsageError(f"{p}: no manifest at {path} (every model needs one; see docs/contracts.md)")
     return Manifest.from_json(path.read_text(), where=str(path))
+
+
+def embed_manifest(tflite: bytes, manifest: Manifest) -> bytes:
+    """``tflite`` with ``manifest`` embedded as metadata ``keras_depth_manifest`` (replacing any earlier one)."""
+    return embed_manifest_text(tflite, manifest.to_json())
+
+
+def read_embedded_manifest(model: str | os.PathLike | bytes) -> Optional[Manifest]:
+    """The manifest embedded in a ``.tflite`` (path or bytes), validated; None when there is none."""
+    where = "<bytes>" if isinstance(model, (bytes, bytearray)) else str(model)
+    blob = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    try:
+        text = embedded_manifest_text(blob)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
+    return None if text is None else Manifest.from_json(text, where=f"{where} (embedded {METADATA_NAME})")

@@ -1,17 +1,17 @@
-"""The manifest embedded in the ``.tflite`` flatbuffer as a named metadata buffer.
+"""The manifest text embedded in the ``.tflite`` flatbuffer as a named metadata buffer.
 
 TFLite's ``Model.metadata`` is a list of ``{name, buffer}`` pairs that every runtime ignores, so a
 model file can carry its own manifest (the JSON beside it stays the primary copy: Kotlin and the
 evaluator read that; the embedded one lets a lone ``.tflite`` be identified). We edit the flatbuffer
 with the object API of the schema module that ships with ai-edge-litert, so no TF import is needed.
+
+This module moves text in and out of the flatbuffer; parsing it into a ``Manifest`` is
+``export.manifest``'s job (``embed_manifest``, ``read_embedded_manifest``).
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Optional
 
-from export.manifest import Manifest
 from keras_depth.errors import UsageError
 
 METADATA_NAME = "keras_depth_manifest"
@@ -31,12 +31,12 @@ def _read_model(tflite: bytes):
     return schema, schema.Model.GetRootAsModel(tflite, 0)
 
 
-def embed_manifest(tflite: bytes, manifest: Manifest | str) -> bytes:
-    """``tflite`` with the manifest JSON in metadata ``keras_depth_manifest`` (replacing any earlier one)."""
+def embed_manifest_text(tflite: bytes, text: str) -> bytes:
+    """``tflite`` with ``text`` (the manifest JSON) in metadata ``keras_depth_manifest``, replacing any
+    earlier one."""
     import flatbuffers
     import numpy as np
 
-    text = manifest if isinstance(manifest, str) else manifest.to_json()
     schema, model = _read_model(tflite)
     obj = schema.ModelT.InitFromObj(model)
     obj.buffers = obj.buffers or []
@@ -66,14 +66,3 @@ def embedded_manifest_text(tflite: bytes) -> Optional[str]:
             data = model.Buffers(meta.Buffer()).DataAsNumpy()
             return bytes(data).decode("utf-8")
     return None
-
-
-def read_embedded_manifest(model: str | os.PathLike | bytes) -> Optional[Manifest]:
-    """The manifest embedded in a ``.tflite`` (path or bytes), validated; None when there is none."""
-    where = "<bytes>" if isinstance(model, (bytes, bytearray)) else str(model)
-    blob = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    try:
-        text = embedded_manifest_text(blob)
-    except UsageError as e:
-        raise UsageError(f"{where}: {e}") from None
-    return None if text is None else Manifest.from_json(text, where=f"{where} (embedded {METADATA_NAME})")

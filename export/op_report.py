@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from export.runtime import load_interpreter
+
 # Builtin ops the TFLite GPU delegate documents as supported ("Supported ops" in the LiteRT/TFLite
 # GPU delegate guide, tensorflow.org/lite/performance/gpu, and the op list that
 # tensorflow/lite/delegates/gpu/common/model_builder.cc parses). QUANTIZE/DEQUANTIZE are accepted
@@ -32,8 +34,6 @@ _INT = ("int8", "uint8", "int16", "int32")
 def op_report(model: str | os.PathLike | bytes) -> dict[str, Any]:
     """``{"ops": {name: count}, "compute_ops", "int8_ops", "int8_coverage", "float_ops": [...],
     "gpu_unsupported": {name: count}, "warnings": [...]}`` for one ``.tflite`` (path or bytes)."""
-    from export.runtime import load_interpreter
-
     it = load_interpreter(model if isinstance(model, (bytes, bytearray)) else Path(model), num_threads=1, delegates=False)
     dtypes = {t["index"]: np.dtype(t["dtype"]).name for t in it.get_tensor_details()}
     hist: collections.Counter = collections.Counter()

@@ -10,16 +10,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, write_manifest
 from keras_depth.errors import UsageError
-
-
-def shared_dir() -> Path:
-    """``../shared`` beside the repository (override with ``KERAS_DEPTH_SHARED``)."""
-    env = os.environ.get("KERAS_DEPTH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
+from keras_depth.paths import shared_path
 
 
 def fastdepth_manifest(model_file: str = "fast_depth_224.tflite") -> Manifest:
@@ -43,16 +36,23 @@ def fastdepth_manifest(model_file: str = "fast_depth_224.tflite") -> Manifest:
     )
 
 
-# name -> (path relative to shared_dir(), manifest factory)
+FASTDEPTH = "fastdepth_224_int8"
+# name -> (path relative to keras_depth.paths.shared_dir(), manifest factory)
 PEERS: dict[str, tuple[str, Callable[[], Manifest]]] = {
-    "fastdepth_224_int8": ("anchors/fastdepth_224_int8/fast_depth_224.tflite", fastdepth_manifest),
+    FASTDEPTH: ("anchors/fastdepth_224_int8/fast_depth_224.tflite", fastdepth_manifest),
 }
 
 
-def peer_path(name: str) -> Path:
+def peer_location(name: str) -> Path:
+    """Where peer ``name``'s file belongs (it may be missing: ``peer_path`` checks)."""
     if name not in PEERS:
         raise UsageError(f"peer {name!r} is unknown (expected one of: {', '.join(PEERS)})")
-    path = shared_dir() / PEERS[name][0]
+    return shared_path(PEERS[name][0])
+
+
+def peer_path(name: str) -> Path:
+    """Peer ``name``'s model file; a one-line UsageError when it is unknown or missing."""
+    path = peer_location(name)
     if not path.is_file():
         raise UsageError(f"peer {name}: model file not found at {path}")
     return path
@@ -76,21 +76,3 @@ def stage_peer(name: str, out_dir: str | os.PathLike) -> Path:
         link.unlink()
     link.symlink_to(src)
     return link
-
-
-def nyu_fastdepth_sample():
-    """The one NYU frame shipped with FastDepth (224x224): EvalSet plus FastDepth's own float prediction.
-
-    ``rgb.npy`` is RGB/255 in float64 HWC; ``depth.npy`` dense metres; ``pred.npy`` NCHW metres.
-    """
-    from export.evaluate import EvalSet
-
-    root = shared_dir() / "data" / "rgbd" / "nyu_fastdepth_sample"
-    if not root.is_dir():
-        raise UsageError(f"nyu_fastdepth_sample: folder not found at {root}")
-    rgb = np.load(root / "rgb.npy")
-    image = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
-    depth = np.load(root / "depth.npy").astype(np.float32)
-    pred = np.load(root / "pred.npy").astype(np.float32)[0, 0]
-    data = EvalSet(image[None], depth[None], np.ones_like(depth)[None], "nyu_fastdepth_sample (1 NYU frame, 224x224)")
-    return data, pred

@@ -1,25 +1,30 @@
-"""Quantization-aware training (tfmot): annotate the flat float model, ``quantize_apply``, fine-tune.
+"""Quantization-aware training (tfmot): annotate the flat float model, ``quantize_apply``, fine-tune,
+and the QAT model's conversion to full-int8 TFLite.
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
 kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
+from export.converters import Representative, integer_converter
+from export.ptq import convert_selective_ptq
 from keras_depth.config import Config
+from keras_depth.data.pipeline import make_dataset
 from keras_depth.errors import UsageError
+from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
+from keras_depth.models.quantize_configs import custom_objects, quantize_config_for
+from keras_depth.training.callbacks import save_model_atomic
+from keras_depth.training.strategy import get_strategy
+from keras_depth.training.trainer import compile_model, steps_per_epoch
 
 
 def quantize_scope():
     """tfmot's scope plus our custom layers and their QuantizeConfig (to load QAT models)."""
-    from keras_depth.models.quantize_configs import custom_objects
-
     return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
@@ -34,7 +39,6 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> kera
     if any(isinstance(l, keras.Model) for l in model.layers):
         raise UsageError(f"model {model.name!r} nests a Model; QAT needs one flat functional graph")
     keep = fused_float_layers(model, float_layers)
-    from keras_depth.models.quantize_configs import quantize_config_for
 
     def annotate(layer):
         cloned = layer.__class__.from_config(layer.get_config())
@@ -112,7 +116,22 @@ def float_twin(qat_model: keras.Model, model: keras.Model) -> keras.Model:
     return twin
 
 
-def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representative, io_dtype: str = "uint8") -> bytes:
+def convert_int8_qat(qat_model: keras.Model, io_dtype: str = "uint8", model: Optional[keras.Model] = None,
+                     representative: Optional[Representative] = None) -> bytes:
+    """Integer model from a QAT model: the ranges come from its fake-quant nodes, no calibration.
+
+    A QAT model with ``qat.float_layers`` needs ``model`` (its float graph) and ``representative``: the
+    converter cannot keep those layers float from the fake-quant graph, so the QAT weights go through
+    selective PTQ (``convert_selective_qat``, docs/export.md "Selective quantization")."""
+    if float_layers_of(qat_model):
+        if model is None or representative is None:
+            raise UsageError("int8_qat with qat.float_layers needs the float model and calibration images")
+        return convert_selective_qat(qat_model, model, representative, io_dtype)
+    return integer_converter(qat_model, io_dtype).convert()
+
+
+def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representative: Representative,
+                          io_dtype: str = "uint8") -> bytes:
     """Full-int8 TFLite of a QAT model whose ``float_layers_of`` stay float ops.
 
     The TF 2.21 converter cannot do this from the fake-quant graph: by default it quantizes a float layer
@@ -121,11 +140,9 @@ def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representa
     emits tfmot's asymmetric activations as uint8 beside int8 per-channel filters, which CONV_2D rejects
     at prepare ("input->type == kTfLiteInt8"); ``_experimental_low_bit_qat`` (no range inference) leaves
     int8 convs with float filters, rejected the same way. So the QAT-fine-tuned weights (``float_twin``)
-    go through selective PTQ (QuantizationDebugger denylist, export/quant_debug.py): weights as QAT
-    trained them, activation ranges calibrated on ``representative()`` rather than read from the
-    fake-quant nodes."""
-    from export.quant_debug import convert_selective_ptq
-
+    go through selective PTQ (QuantizationDebugger denylist, ``export.ptq``): weights as QAT trained
+    them, activation ranges calibrated on ``representative()`` rather than read from the fake-quant
+    nodes."""
     names = float_layers_of(qat_model)
     if not names:
         raise UsageError(f"QAT model {qat_model.name!r} keeps no layer in float (qat.float_layers is empty)")
@@ -142,10 +159,6 @@ def load_qat_model(path: str | Path) -> keras.Model:
 
 def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
     """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history."""
-    from keras_depth.data.pipeline import make_dataset
-    from keras_depth.training.strategy import get_strategy
-    from keras_depth.training.trainer import compile_model, steps_per_epoch
-
     q = config.qat
     steps = steps_per_epoch(config, "train", q.steps_per_epoch)
     strategy = get_strategy(config.train.distribute)
@@ -165,9 +178,6 @@ def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
 
 def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
     """Write the QAT model (loadable with ``load_qat_model``) and its history beside the float model."""
-    from keras_depth.io import atomic_write_text
-    from keras_depth.training.callbacks import save_model_atomic
-
     # HDF5: tfmot's QuantizeLayer does not reload from the .keras format (its variables are saved
     # under other names and load_model refuses them), while HDF5 round-trips exactly.
     path = Path(out_dir) / "model_qat.h5"
@@ -175,24 +185,3 @@ def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
         save_model_atomic(qat_model, path)
     atomic_write_text(Path(out_dir) / "history_qat.json", json.dumps(history, indent=2))
     return path
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_depth.cli.common import add_config_arguments
-
-    add_config_arguments(parser)
-    parser.add_argument("--model", help="trained float model (default: OUTPUT_DIR/model.keras)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from keras_depth.cli.common import config_from_args as load_config_from_args
-    from keras_depth.training.trainer import load_trained_model
-
-    config = load_config_from_args(args)
-    out = Path(config.output_dir)
-    model = load_trained_model(args.model or out / "model.keras")
-    start = time.time()
-    qat_model, history = run_qat(config, model)
-    path = save_qat_run(qat_model, history, out)
-    print(f"QAT model: {path}  ({time.time() - start:.0f} s)")
-    return 0

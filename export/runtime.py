@@ -13,6 +13,8 @@ import numpy as np
 
 from export.manifest import Manifest, read_manifest
 from keras_depth.errors import UsageError
+from keras_depth.geometry import resize_rgb
+from keras_depth.spec import decode_output
 
 
 def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, delegates: bool = True):
@@ -64,14 +66,10 @@ class TFLiteDepthEstimator:
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 RGB [H, W, 3] (any size) -> the input tensor [1, h, w, 3] in the model's dtype."""
-        import cv2
-
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UsageError(f"expected an RGB uint8 image [H, W, 3], got {rgb.dtype} {rgb.shape}")
         m = self.manifest.input
-        if rgb.shape[:2] != (m.height, m.width):
-            interp = cv2.INTER_AREA if rgb.shape[0] > m.height else cv2.INTER_LINEAR
-            rgb = cv2.resize(rgb, (m.width, m.height), interpolation=interp)
+        rgb = resize_rgb(rgb, (m.height, m.width))
         if m.channel_order == "BGR":
             rgb = rgb[..., ::-1]
         norm = m.normalization
@@ -93,11 +91,9 @@ class TFLiteDepthEstimator:
         return y.astype(np.float32)
 
     def output_to_depth(self, y: np.ndarray) -> np.ndarray:
+        """The dequantized output as depth, by the manifest's ``output.kind`` and ``range``."""
         o = self.manifest.output
-        if o.kind == "disparity":
-            lo, hi = o.range
-            return 1.0 / np.clip(y, lo, hi)
-        return y
+        return decode_output(o.kind, o.range, y)
 
     def predict_depth(self, rgb: np.ndarray) -> np.ndarray:
         """Depth [h, w] at the model's resolution: metres if the manifest says metric, else relative."""

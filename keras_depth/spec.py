@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Sequence
 
 from keras_depth.errors import UsageError
 
@@ -15,6 +15,24 @@ SEMANTICS_NAMES = {METRIC: "metric", RELATIVE: "relative", AFFINE_DISPARITY: "af
 SEMANTICS_CODES = {v: k for k, v in SEMANTICS_NAMES.items()}
 
 OUTPUT_KINDS = ("depth", "disparity")
+
+
+def decode_output(kind: str, output_range: Sequence[float], output: Any) -> Any:
+    """Depth from a model's raw output (numpy or tf): the output itself for a ``depth`` head, else
+    ``1 / clip(output, lo, hi)``. The one decoding of a DepthSpec and of a manifest's ``output``
+    (``kind``, ``range``; docs/contracts.md section 4, step 5)."""
+    if kind not in OUTPUT_KINDS:
+        raise UsageError(f"output kind: expected one of {OUTPUT_KINDS}, got {kind!r}")
+    if kind == "depth":
+        return output
+    lo, hi = output_range
+    import numpy as np
+
+    if isinstance(output, np.ndarray) or np.isscalar(output):
+        return 1.0 / np.clip(output, lo, hi)
+    import tensorflow as tf
+
+    return 1.0 / tf.clip_by_value(output, lo, hi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,16 +70,7 @@ class DepthSpec:
 
     def output_to_depth(self, output: Any) -> Any:
         """Depth from the raw output (numpy or tf); disparity is clipped to its range first."""
-        if self.kind == "depth":
-            return output
-        lo, hi = self.output_range
-        import numpy as np
-
-        if isinstance(output, np.ndarray) or np.isscalar(output):
-            return 1.0 / np.clip(output, lo, hi)
-        import tensorflow as tf
-
-        return 1.0 / tf.clip_by_value(output, lo, hi)
+        return decode_output(self.kind, self.output_range, output)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

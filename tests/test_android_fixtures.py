@@ -14,7 +14,7 @@ from export.fixtures import FIXTURE_FILES, build_tiny_model, occlusion_reference
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "android_demo" / "depth-core" / "src" / "test" / "resources" / "fixtures"
-REGENERATE = "python -m export.fixtures --tiny android_demo/depth-core/src/test/resources/fixtures"
+REGENERATE = "keras-depth fixtures --tiny android_demo/depth-core/src/test/resources/fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +89,11 @@ def test_occlusion_reference_by_hand() -> None:
 def test_synthetic_argb_is_opaque() -> None:
     a = synthetic_argb(5, 3)
     assert a.shape == (3, 5) and a.dtype == np.uint32 and np.all(a >> 24 == 255)
+
+
+def test_fixtures_command_needs_a_model_or_tiny(tmp_path, capsys) -> None:
+    from keras_depth.cli import main
+
+    assert main(["fixtures", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--tiny" in err[0]

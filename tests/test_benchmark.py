@@ -1,4 +1,4 @@
-"""``keras-depth benchmark`` on the real CLI (command registered through a monkeypatch until cli.py has it)."""
+"""``keras-depth benchmark`` on the real CLI, and the one latency timer (export.latency)."""
 from __future__ import annotations
 
 import json
@@ -14,8 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
 
 
-def test_benchmark_cli_times_our_files_and_peers_in_one_process(tmp_path, monkeypatch):
-    monkeypatch.setitem(cli.COMMANDS, "benchmark", ("export.benchmark", "latency, size and memory"))
+def test_benchmark_cli_times_our_files_and_peers_in_one_process(tmp_path):
     ours = stage_peer("fastdepth_224_int8", tmp_path / "models")  # any .tflite with a manifest stands in for ours
     out = tmp_path / "bench"
     rc = cli.main(["benchmark", str(LOCAL), "--output-dir", str(tmp_path / "run"), "--tflite", str(ours),
@@ -31,8 +30,7 @@ def test_benchmark_cli_times_our_files_and_peers_in_one_process(tmp_path, monkey
     assert "| peer fastdepth_224_int8 | 224x224 | uint8 | 2 |" in (out / "benchmark.md").read_text()
 
 
-def test_benchmark_cli_bad_threads_is_a_usage_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(cli.COMMANDS, "benchmark", ("export.benchmark", "latency, size and memory"))
+def test_benchmark_cli_bad_threads_is_a_usage_error(tmp_path, capsys):
     rc = cli.main(["benchmark", str(LOCAL), "--output-dir", str(tmp_path), "--threads", "0", "--peer", "fastdepth_224_int8"])
     assert rc == 2 and "--threads" in capsys.readouterr().err
 
@@ -50,3 +48,17 @@ def test_resize_model_keeps_weights(tmp_path):
     for a, b in zip(model.get_weights(), big.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert markdown([], "t").startswith("# t")
+
+
+def test_one_latency_timer_round_robin_or_one_after_another():
+    """export.latency.measure_latency, as the benchmark (one model after another) and the preset table
+    (round-robin with the peer) use it: every model timed ``runs`` times, on every input it has."""
+    from export.latency import measure_latency
+    from export.peers import FASTDEPTH, peer_path
+
+    models = {"a": peer_path(FASTDEPTH), "b": peer_path(FASTDEPTH).read_bytes()}
+    for interleave in (True, False):
+        lat = measure_latency(models, threads=1, runs=3, warmup=1, interleave=interleave)
+        assert set(lat) == {"a", "b"}
+        for r in lat.values():
+            assert r["runs"] == 3 and 0 < r["median_ms"] <= r["p90_ms"]

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest, write_manifest
-from export.metadata import METADATA_NAME, embed_manifest, embedded_manifest_text, read_embedded_manifest
+from export.manifest import (InputSpec, Manifest, OutputSpec, Quantization, embed_manifest, read_embedded_manifest,
+                             read_manifest, write_manifest)
+from export.metadata import METADATA_NAME, embedded_manifest_text
 from keras_depth.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +84,7 @@ def toys():
 
 
 def _manifest_for(blob, variant):
-    from export.convert import build_manifest
+    from export.model_manifest import build_manifest
     from keras_depth.spec import DepthSpec
 
     return build_manifest(f"model_{variant}.tflite", blob, variant, DepthSpec(min_depth=0.01, max_depth=1.0), "cd" * 32)
@@ -112,7 +113,7 @@ def test_embedded_manifest_round_trip_and_model_unchanged(toys):
 
 
 def test_write_tflite_json_and_embedded_agree_and_fallback(tmp_path, toys):
-    from export.convert import write_tflite
+    from export.variants import write_tflite
 
     _, blob = toys["float32"]
     m = _manifest_for(blob, "float32")
@@ -124,9 +125,13 @@ def test_write_tflite_json_and_embedded_agree_and_fallback(tmp_path, toys):
 
 
 def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
-    from export.convert import write_tflite
-    from export.evaluate import EvalSet, evaluate_predictors, evaluate_run, keras_predictor
     from export.runtime import TFLiteDepthEstimator
+    from export.variants import write_tflite
+    from keras_depth.evaluation.eval_sets import EvalSet
+    from keras_depth.evaluation.predictors import keras_predictor
+    from keras_depth.evaluation.protocol import evaluate_predictors
+    from keras_depth.evaluation.run import evaluate_run
+    from keras_depth.evaluation.variant_id import VariantId
     from keras_depth.config import load_config
     from keras_depth.spec import DepthSpec
 
@@ -140,14 +145,16 @@ def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
         m = _manifest_for(blob, v)
         write_tflite(tmp_path / f"model_{v}.tflite", blob, m)
         paths.append(tmp_path / f"model_{v}.tflite")
-        in_memory[f"tflite {v}"] = TFLiteDepthEstimator(blob, manifest=m).predict_depth
+        in_memory[VariantId("tflite", v, str(paths[-1]))] = TFLiteDepthEstimator(blob, manifest=m).predict_depth
     _, on_disk = evaluate_run(config, None, paths, baseline=False, data=data, out_dir=tmp_path / "report", log=lambda s: None)
     mem = evaluate_predictors(in_memory, data, config)
-    for name in in_memory:
+    assert set(on_disk) == set(in_memory)
+    for vid in in_memory:
         for k in ("abs_rel", "rmse", "delta1", "rmse_log"):
-            assert on_disk[name][k] == mem[name]["metrics"][k], (name, k)
-    keras_m = evaluate_predictors({"keras": keras_predictor(toys["float32"][0], DepthSpec(min_depth=0.01, max_depth=1.0))}, data, config)
-    assert keras_m["keras"]["metrics"]["abs_rel"] == pytest.approx(on_disk["tflite float32"]["abs_rel"], rel=1e-5)
+            assert on_disk[vid][k] == mem[vid]["metrics"][k], (vid, k)
+    keras_id = VariantId("keras", "float")
+    keras_m = evaluate_predictors({keras_id: keras_predictor(toys["float32"][0], DepthSpec(min_depth=0.01, max_depth=1.0))}, data, config)
+    assert keras_m[keras_id]["metrics"]["abs_rel"] == pytest.approx(on_disk[VariantId("tflite", "float32", str(paths[0]))]["abs_rel"], rel=1e-5)
     # the evaluation is recorded in each manifest, in the JSON and in the embedded copy alike
     for p in paths:
         assert read_manifest(p).metrics["eval"]["protocol"]["alignment"] == "median"
@@ -156,3 +163,54 @@ def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
     assert report["protocol"]["alignment"] == "median"
     for f in ("report.md", "figure.png", "bars.png", "error_hist.png", "scatter.png"):
         assert (tmp_path / "report" / f).is_file(), f
+
+
+@pytest.mark.parametrize("via", ["tflite_paths", "models"])
+def test_two_files_of_one_variant_are_two_results(tmp_path, toys, via):
+    """Two .tflite files of the same variant (two runs' int8_ptq, say) are two rows of the report, not
+    one overwriting the other: results are keyed by the file, and the labels name it where they clash."""
+    from export.variants import write_tflite
+    from keras_depth.config import load_config
+    from keras_depth.evaluation.eval_sets import EvalSet
+    from keras_depth.evaluation.run import evaluate_run
+    from keras_depth.evaluation.variant_id import VariantId
+
+    config = load_config(None, [f"output_dir={tmp_path}", "model.spec={kind: depth, semantics: metric, min_depth: 0.01, max_depth: 1.0}",
+                                "eval.figure_samples=1"])
+    rng = np.random.default_rng(4)
+    data = EvalSet(rng.integers(0, 256, (2, 12, 16, 3), dtype=np.uint8), rng.uniform(0.2, 0.9, (2, 12, 16)).astype(np.float32),
+                   np.ones((2, 12, 16), np.float32), "random (2 images)")
+    _, blob = toys["int8_ptq"]
+    paths = []
+    for run in ("run_a", "run_b"):
+        (tmp_path / run).mkdir()
+        path = tmp_path / run / "model_int8_ptq.tflite"
+        write_tflite(path, blob, _manifest_for(blob, "int8_ptq"))
+        paths.append(path)
+    # `keras-depth evaluate --tflite A --tflite B` passes them as tflite_paths; `PATH=MANIFEST` ones as models
+    kw = {"tflite_paths": paths} if via == "tflite_paths" else {"models": [str(p) for p in paths]}
+    _, metrics = evaluate_run(config, None, baseline=False, data=data, out_dir=tmp_path / "report", record=False,
+                              log=lambda s: None, **kw)
+    assert set(metrics) == {VariantId("tflite", "int8_ptq", str(p)) for p in paths}
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert sorted(report["results"]) == sorted(f"tflite int8_ptq ({p})" for p in paths)
+    assert sorted(r["id"]["path"] for r in report["results"].values()) == sorted(str(p) for p in paths)
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert all(f"| tflite int8_ptq ({p}) |" in md for p in paths)
+
+
+def test_one_decoding_for_spec_and_manifest(toys):
+    """DepthSpec.output_to_depth and the manifest runtime decode through keras_depth.spec.decode_output:
+    disparity is clipped to its range, then inverted; depth passes unchanged."""
+    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.spec import DepthSpec, decode_output
+
+    y = np.array([[0.05, 0.1, 0.5, 4.0, 6.0]], np.float32)
+    spec = DepthSpec(kind="disparity", semantics="relative", min_depth=0.25, max_depth=10.0)
+    np.testing.assert_array_equal(spec.output_to_depth(y), 1.0 / np.clip(y, 0.1, 4.0))
+    np.testing.assert_array_equal(decode_output("depth", (0.25, 10.0), y), y)
+    _, blob = toys["float32"]
+    m = _manifest_for(blob, "float32")
+    m.output.kind, m.output.range = "disparity", [0.1, 4.0]
+    est = TFLiteDepthEstimator(blob, manifest=m)
+    np.testing.assert_array_equal(est.output_to_depth(y), spec.output_to_depth(y))

@@ -130,7 +130,7 @@ def test_default_upsampling_is_nearest():
 # 32x32 input (the smallest the five 2x downsamplings allow) and 8-wide decoders. Conversion time
 # follows the number of layers, not their width, so the encoders keep their shipped widths (the op
 # list is the same at any width). Profiled on 2 cores: the conversion was ~90% Keras SavedModel
-# serialisation inside the converter, which export.convert.static_converter now avoids.
+# serialisation inside the converter, which export.converters.static_converter now avoids.
 SLIM = {name: {"decoder_filters": (8, 8, 8, 8, 8)} for name in PRESETS if not name.startswith("tiny_unet")}
 
 
@@ -140,9 +140,8 @@ def test_preset_qat_int8_has_no_float_or_flex_ops(name):
     only (uint8 IO converted by QUANTIZE at the input and output); no Flex or custom op; op list printed.
     No Keras fit: training changes the ranges, not which ops the converter emits. Every preset, the
     two-image demon_pair included, goes through the exporter's own converter (convert_int8_qat)."""
-    from export.convert import convert_int8_qat
     from export.int8_ops import int8_problems, list_ops
-    from export.qat import make_qat_model
+    from export.qat import convert_int8_qat, make_qat_model
 
     model = build_model(name, (32, 32, 3), **SLIM.get(name, {}))
     qat = make_qat_model(model)
@@ -172,7 +171,7 @@ def test_int8_check_catches_a_float_island():
     between a DEQUANTIZE and a QUANTIZE, and int8_problems reports it."""
     import tensorflow as tf
 
-    from export.convert import static_converter
+    from export.converters import static_converter
     from export.int8_ops import int8_problems, list_ops
     from export.qat import make_qat_model
 
@@ -196,9 +195,9 @@ def test_int8_problems_flags_flex_custom_and_float_ops():
 
 
 def test_static_converter_takes_a_two_input_model():
-    """export.convert.static_converter on an image-pair model (demon_pair's kind): both inputs static
+    """export.converters.static_converter on an image-pair model (demon_pair's kind): both inputs static
     [1, h, w, 3] under their Keras names, dict outputs under theirs, and the TFLite output equals Keras'."""
-    from export.convert import convert_float32
+    from export.converters import convert_float32
     from export.runtime import load_interpreter
 
     a, b = keras.Input((8, 8, 3), name="image1"), keras.Input((8, 8, 3), name="image2")
@@ -217,7 +216,7 @@ def test_static_converter_takes_a_two_input_model():
 
     # Full-integer PTQ of the same model (keras-depth models converts demon_pair this way): a
     # representative dataset of input pairs, both inputs static and uint8, output within a few steps.
-    from export.convert import convert_int8_ptq
+    from export.ptq import convert_int8_ptq
 
     pairs = [list(rng.random((2, 1, 8, 8, 3), dtype=np.float32)) for _ in range(8)]
     q = load_interpreter(convert_int8_ptq(model, lambda: iter(pairs)), num_threads=1, delegates=False)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from export.manifest import read_manifest, write_manifest
-from export.peers import fastdepth_manifest, nyu_fastdepth_sample, peer_path, stage_peer
+from export.peers import fastdepth_manifest, peer_path, stage_peer
 from keras_depth.cli import main
+from keras_depth.evaluation.eval_sets import nyu_fastdepth_sample
 from keras_depth.metrics.depth_metrics import compute_metrics
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 The TF 2.21 converter quantizes a float layer of a fake-quant graph anyway, so the conversion goes
 through selective PTQ of the QAT-fine-tuned weights (``export.qat.convert_selective_qat``; docs/export.md,
-"Selective quantization"). Tiny model, 32x32 input, one short QAT epoch: about 20 s on two CPU cores.
+"Selective quantization"). Tiny model, 32x32 input, one short QAT epoch.
 """
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ def test_float_layers_take_their_fused_bn_and_activation(qat_float_conv_b):
 
 
 def test_named_conv_is_float_conv2d_in_int8_qat(qat_float_conv_b):
-    from export.convert import build_manifest, check_parity, convert_int8_qat
+    from export.model_manifest import build_manifest
+    from export.parity import check_parity
+    from export.qat import convert_int8_qat
 
     model, qat, xs = qat_float_conv_b
     blob = convert_int8_qat(qat, "uint8", model, lambda: (x[None] for x in xs))
@@ -81,8 +83,7 @@ def test_named_conv_is_float_conv2d_in_int8_qat(qat_float_conv_b):
 
 
 def test_without_float_layers_conversion_is_unchanged():
-    from export.convert import convert_int8_qat
-    from export.qat import float_layers_of, make_qat_model
+    from export.qat import convert_int8_qat, float_layers_of, make_qat_model
 
     qat = make_qat_model(conv_bn_relu_model())
     assert float_layers_of(qat) == []

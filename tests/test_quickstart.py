@@ -184,17 +184,23 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
 
 def test_verdict_targets():
     from keras_depth.cli.quickstart import verdict
+    from keras_depth.evaluation.run import BASELINE, KERAS_FLOAT
+    from keras_depth.evaluation.variant_id import VariantId
 
     def m(abs_rel, delta1):
         return {"abs_rel": abs_rel, "delta1": delta1}
 
+    qat = VariantId("tflite", "int8_qat", "run/model_int8_qat.tflite")
+    ptq = VariantId("tflite", "int8_ptq", "run/model_int8_ptq.tflite")
     base = m(0.44, 0.35)
-    ok = verdict({"baseline (constant median)": base, "keras float": m(0.22, 0.60), "tflite int8_qat": m(0.23, 0.591)})
+    ok = verdict({BASELINE: base, KERAS_FLOAT: m(0.22, 0.60), qat: m(0.23, 0.591)})
     assert [met for _, met in ok] == [True, True]
     # Just over half the baseline; QAT 1.1 points below float.
-    bad = verdict({"baseline (constant median)": base, "keras float": m(0.2201, 0.60), "tflite int8_qat": m(0.22, 0.589)})
+    bad = verdict({BASELINE: base, KERAS_FLOAT: m(0.2201, 0.60), qat: m(0.22, 0.589)})
     assert [met for _, met in bad] == [False, False]
     # QAT above float is not a quantization failure.
-    above = verdict({"baseline (constant median)": base, "keras float": m(0.2, 0.60), "tflite int8_qat": m(0.2, 0.65)})
+    above = verdict({BASELINE: base, KERAS_FLOAT: m(0.2, 0.60), qat: m(0.2, 0.65)})
     assert [met for _, met in above] == [True, True]
-    assert len(verdict({"baseline (constant median)": base, "keras float": m(0.2, 0.6)})) == 1
+    assert len(verdict({BASELINE: base, KERAS_FLOAT: m(0.2, 0.6)})) == 1
+    # another int8 variant is not the QAT one
+    assert len(verdict({BASELINE: base, KERAS_FLOAT: m(0.2, 0.6), ptq: m(0.9, 0.1)})) == 1

@@ -19,13 +19,14 @@ from keras_depth.errors import UsageError
 COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("keras_depth.cli.quickstart", "synthetic data -> train -> QAT -> TFLite -> float-vs-int8 table"),
     "train": ("keras_depth.cli.train", "train a model from a config with model.fit"),
-    "qat": ("export.qat", "quantization-aware fine-tuning of a trained model"),
-    "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
-    "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
+    "qat": ("keras_depth.cli.qat", "quantization-aware fine-tuning of a trained model"),
+    "export": ("keras_depth.cli.export", "export TFLite variants, each with a manifest and a parity check"),
+    "evaluate": ("keras_depth.cli.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
     "data": ("keras_depth.cli.data", "data tools: pack datasets into sharded TFRecords"),
     "demo": ("keras_depth.ar.demo", "AR demo: a virtual object occluded by predicted depth -> side-by-side mp4"),
-    "benchmark": ("export.benchmark", "latency (median/p90), size and peak memory of variants and peers"),
-    "models": ("keras_depth.models.cli", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),
+    "benchmark": ("keras_depth.cli.benchmark", "latency (median/p90), size and peak memory of variants and peers"),
+    "models": ("keras_depth.cli.models", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),
+    "fixtures": ("keras_depth.cli.fixtures", "golden fixtures of the Android depth-core tests from a model (or --tiny)"),
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from keras_depth.cli.common import add_config_arguments, config_from_args
+from keras_depth.evaluation.variant_id import VariantId, find
 
 DEFAULT_CONFIG = "quickstart"
 
@@ -36,10 +37,10 @@ class Steps:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
 
-    from export.convert import export_variants
-    from export.evaluate import evaluate_run
     from export.qat import run_qat, save_qat_run
+    from export.variants import export_variants
     from keras_depth.data.pipeline import split_size
+    from keras_depth.evaluation.run import evaluate_run
     from keras_depth.training.trainer import train
 
     out = Path(config.output_dir)
@@ -100,17 +101,19 @@ def ar_demo(config, tflite_paths: list, out: Path, count: int = 24) -> Optional[
     return out
 
 
-def verdict(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bool]]:
+def verdict(metrics: dict[VariantId, dict]) -> list[tuple[str, bool]]:
     """The quickstart's two targets, as (text, met) pairs: the float model's AbsRel at most half the
-    constant baseline's, and int8 QAT losing at most 1 point of delta1 against float."""
-    base = metrics["baseline (constant median)"]
-    flt = metrics["keras float"]
+    constant baseline's, and int8 QAT losing at most 1 point of delta1 against float.
+
+    ``metrics``: ``VariantId -> metrics``, as ``evaluate_run`` returns them."""
+    base = find(metrics, "baseline")
+    flt = find(metrics, "keras")
     checks = [
         (f"float AbsRel {flt['abs_rel']:.3f} <= half the constant baseline's {base['abs_rel']:.3f}",
          flt["abs_rel"] <= 0.5 * base["abs_rel"]),
     ]
-    if "tflite int8_qat" in metrics:
-        q = metrics["tflite int8_qat"]
+    q = find(metrics, "tflite", "int8_qat")
+    if q is not None:
         # QAT fine-tunes a copy for a few more steps, so it may end above the float model: only a loss
         # of more than 1 point is a quantization failure.
         checks.append((f"int8 QAT delta1 {q['delta1']:.3f} within 1 point of float {flt['delta1']:.3f} (or above it)",

@@ -1,0 +1,79 @@
+"""``keras-depth benchmark CONFIG``: latency (median/p90), size and peak memory of the run's TFLite
+files, of its variants re-exported at other resolutions, and of peer models, in one process."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from keras_depth.cli.common import add_config_arguments, config_from_args, csv_list
+from keras_depth.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--tflite", action="append", default=[], metavar="PATH",
+                        help="a .tflite to time (repeatable; default: OUTPUT_DIR/model_*.tflite)")
+    parser.add_argument("--peer", action="append", default=None, metavar="NAME",
+                        help="peer model to run in the same process (repeatable; default: export.peers)")
+    parser.add_argument("--resolutions", help="comma-separated HxW to re-export the run's model at "
+                        "(default: export.benchmark_resolutions)")
+    parser.add_argument("--variants", help="variants to re-export per resolution (default: export.variants)")
+    parser.add_argument("--threads", help="comma-separated thread counts (default: export.benchmark_threads)")
+    parser.add_argument("--runs", type=int, help="timed invokes per model (default: export.benchmark_runs)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--out", help="folder for benchmark.{md,json} (default: OUTPUT_DIR/benchmark)")
+
+
+def _hw(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+        return h, w
+    except ValueError:
+        raise UsageError(f"--resolutions: expected HxW like 128x128, got {text!r}") from None
+
+
+def _threads(text: str) -> list[int]:
+    try:
+        return [int(t) for t in csv_list(text)]
+    except ValueError:
+        raise UsageError(f"--threads: expected positive integers, got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    e = config.export
+    src = Path(config.output_dir)
+    out = Path(args.out) if args.out else src / "benchmark"
+    threads = _threads(args.threads) if args.threads else [int(t) for t in e.benchmark_threads]
+    if not threads or any(t < 1 for t in threads):
+        raise UsageError(f"--threads: expected positive integers, got {threads}")
+    runs = args.runs or e.benchmark_runs
+    resolutions = [_hw(r) for r in csv_list(args.resolutions)] if args.resolutions else [tuple(r) for r in e.benchmark_resolutions]
+    from export.benchmark import benchmark_models, export_at_resolution, write_benchmark
+    from export.manifest import read_manifest
+    from export.peers import peer_path
+
+    models: dict[str, Path] = {}
+    for p in [Path(p) for p in args.tflite] or sorted(src.glob("model_*.tflite")):
+        models[f"{read_manifest(p).variant} ({p.parent.name})"] = p
+    if resolutions:
+        from export.qat import load_qat_model
+        from keras_depth.training.trainer import load_trained_model
+
+        variants = csv_list(args.variants) if args.variants else list(e.variants)
+        model = load_trained_model(src / "model.keras")
+        qat = load_qat_model(src / "model_qat.h5") if "int8_qat" in variants else None
+        for hw in resolutions:
+            d = out / f"model_{hw[0]}x{hw[1]}"
+            print(f"exporting {variants} at {hw[0]}x{hw[1]} into {d}")
+            for v, p in export_at_resolution(config, model, qat, hw, variants, d).items():
+                models[f"{v} ({hw[0]}x{hw[1]})"] = p
+    for name in (args.peer if args.peer is not None else e.peers):
+        models[f"peer {name}"] = peer_path(name)
+    if not models:
+        raise UsageError(f"benchmark: no model to time (no --tflite, none in {src}, no peers)")
+    print(f"timing {len(models)} models x threads {threads}, {runs} runs each")
+    rows = benchmark_models(models, threads, runs, memory=not args.no_memory)
+    path = write_benchmark(rows, out, f"{config.name}: latency, size and memory")
+    print(f"benchmark: {path}")
+    return 0

@@ -1,0 +1,50 @@
+"""``keras-depth evaluate CONFIG``: metrics of Keras, SavedModel and TFLite models (ours and peers) on
+one evaluation set under one protocol; writes the report folder and records the held-out metrics in
+each of our models' manifests."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from keras_depth.cli.common import add_config_arguments, config_from_args
+from keras_depth.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--model", action="append", default=[], metavar="PATH",
+                        help="a Keras file or SavedModel folder (repeatable; default: OUTPUT_DIR/model.keras if present)")
+    parser.add_argument("--tflite", action="append", default=[], metavar="PATH[=MANIFEST]",
+                        help="a .tflite with a manifest beside it, embedded, or given after '=' "
+                        "(repeatable; default: OUTPUT_DIR/model_*.tflite)")
+    parser.add_argument("--peer", action="append", default=[], metavar="NAME",
+                        help="a third-party model with a generated manifest (export.peers), e.g. fastdepth_224_int8")
+    parser.add_argument("--data", default="val", help="evaluation set: val, train, real_rgbd, nyu_fastdepth_sample "
+                        "or a key of eval.datasets (default: val)")
+    parser.add_argument("--limit", type=int, help="evaluate at most this many images")
+    parser.add_argument("--out", help="report folder (default: OUTPUT_DIR/report, or OUTPUT_DIR/report_DATA)")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the constant-median baseline")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    out = Path(config.output_dir)
+    models = list(args.model)
+    default_model = out / "model.keras"
+    if not models and not args.tflite and not args.peer and default_model.exists():
+        models = [str(default_model)]
+    tflites = list(args.tflite) or ([] if (args.model or args.peer) else [str(p) for p in sorted(out.glob("model_*.tflite"))])
+    refs = models + tflites + [f"peer:{n}" for n in args.peer]
+    if not refs:
+        raise UsageError(f"evaluate: nothing to evaluate (no --model/--tflite/--peer and no models in {out})")
+    from keras_depth.evaluation.eval_sets import eval_set_for
+    from keras_depth.evaluation.run import evaluate_run
+
+    data = eval_set_for(config, args.data, args.limit)
+    report_dir = Path(args.out) if args.out else out / ("report" if args.data == "val" else f"report_{args.data}")
+    ours = [Path(r) for r in tflites if "=" not in r]
+    others = [r for r in refs if not (r in tflites and "=" not in r)]
+    report, _ = evaluate_run(config, None, ours, baseline=not args.no_baseline and args.data in ("val", "train"),
+                             data=data, out_dir=report_dir, models=others, record=args.data == "val")
+    print(f"report: {report}")
+    return 0

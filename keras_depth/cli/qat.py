@@ -1,0 +1,28 @@
+"""``keras-depth qat CONFIG [--model PATH]``: quantization-aware fine-tuning of a trained float model;
+writes ``model_qat.h5`` and ``history_qat.json`` beside it."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from keras_depth.cli.common import add_config_arguments, config_from_args
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--model", help="trained float model (default: OUTPUT_DIR/model.keras)")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    from export.qat import run_qat, save_qat_run
+    from keras_depth.training.trainer import load_trained_model
+
+    out = Path(config.output_dir)
+    model = load_trained_model(args.model or out / "model.keras")
+    start = time.time()
+    qat_model, history = run_qat(config, model)
+    path = save_qat_run(qat_model, history, out)
+    print(f"QAT model: {path}  ({time.time() - start:.0f} s)")
+    return 0

@@ -1,0 +1,89 @@
+"""Predictors: uint8 RGB [h, w, 3] -> depth [h, w], one per kind of model, each run as it is deployed.
+
+TFLite files (ours or a third party's, given a manifest) run through ``export.runtime`` driven by
+their manifests, as a phone would run them; Keras models and SavedModels get the same resize
+(``keras_depth.geometry.resize_rgb``) and the same output decoding (``keras_depth.spec.decode_output``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from export.manifest import read_manifest
+from export.peers import peer_manifest, peer_path
+from export.runtime import TFLiteDepthEstimator
+from export.saved_model import saved_model_predict, saved_model_size_kib
+from keras_depth.config import Config
+from keras_depth.errors import UsageError
+from keras_depth.evaluation.variant_id import VariantId
+from keras_depth.geometry import resize_rgb
+from keras_depth.kerasapi import keras
+from keras_depth.spec import DepthSpec, decode_output
+from keras_depth.training.trainer import load_trained_model
+
+Predictor = Callable[[np.ndarray], np.ndarray]  # uint8 RGB [h, w, 3] -> depth [h, w]
+
+
+def keras_predictor(model: keras.Model, spec: DepthSpec) -> Predictor:
+    hw = tuple(int(v) for v in model.input_shape[1:3])
+    # One graph trace, then milliseconds a frame; an eager call walks every layer in Python each time.
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def predict(rgb: np.ndarray) -> np.ndarray:
+        x = resize_rgb(rgb, hw)[None].astype(np.float32) / 255.0
+        y = forward(x).numpy()[0, ..., 0]
+        return np.asarray(spec.output_to_depth(y), np.float32)
+
+    return predict
+
+
+def saved_model_predictor(path: Path) -> Predictor:
+    """A SavedModel written by ``keras-depth export`` (its manifest is ``manifest.json`` inside)."""
+    m = read_manifest(path)
+    run = saved_model_predict(path)
+    hw = (m.input.height, m.input.width)
+
+    def predict(rgb: np.ndarray) -> np.ndarray:
+        y = run(resize_rgb(rgb, hw)[None].astype(np.float32) / 255.0)[0]
+        return np.asarray(decode_output(m.output.kind, m.output.range, y), np.float32)
+
+    return predict
+
+
+def tflite_predictor(path: Path, num_threads: int = 2, manifest: Optional[Path] = None) -> tuple[Predictor, TFLiteDepthEstimator]:
+    """``path`` with the manifest beside it, embedded in it, or given as ``manifest`` (a JSON file)."""
+    est = TFLiteDepthEstimator(path, manifest=read_manifest(path, manifest), num_threads=num_threads)
+    return est.predict_depth, est
+
+
+def constant_predictor(value: float) -> Predictor:
+    return lambda rgb: np.full(rgb.shape[:2], value, np.float32)
+
+
+def load_predictor(ref: str, config: Config, num_threads: int = 2) -> tuple[VariantId, Predictor, Optional[float]]:
+    """(id, predictor, size in KiB) for a model reference: ``peer:NAME`` (export.peers),
+    ``MODEL.tflite`` or ``MODEL.tflite=MANIFEST.json``, a Keras file (``.keras``/``.h5``), or a
+    SavedModel folder (with ``manifest.json`` inside)."""
+    if ref.startswith("peer:"):
+        name = ref[5:]
+        path, manifest = peer_path(name), peer_manifest(name)
+        est = TFLiteDepthEstimator(path, manifest=manifest, num_threads=num_threads)
+        return VariantId("peer", name, str(path)), est.predict_depth, path.stat().st_size / 1024
+    model_ref, _, manifest_ref = ref.partition("=")
+    p = Path(model_ref)
+    if not p.exists():
+        raise UsageError(f"model not found: {p}")
+    if p.suffix == ".tflite":
+        manifest = Path(manifest_ref) if manifest_ref else None
+        predict, est = tflite_predictor(p, num_threads, manifest)
+        return VariantId("tflite", est.manifest.variant, str(p)), predict, p.stat().st_size / 1024
+    if p.is_dir() and (p / "saved_model.pb").is_file():
+        return VariantId("saved_model", "float", str(p)), saved_model_predictor(p), saved_model_size_kib(p)
+    if p.suffix in (".keras", ".h5"):
+        model = load_trained_model(p)
+        return (VariantId("keras", "float", str(p)), keras_predictor(model, DepthSpec.from_dict(config.model.spec)),
+                p.stat().st_size / 1024)
+    raise UsageError(f"{p}: expected a .tflite, a .keras/.h5, a SavedModel folder or peer:NAME")
