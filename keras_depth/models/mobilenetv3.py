@@ -12,7 +12,6 @@ transfer by name. Two rewrites, both exact, keep the graph int8-friendly:
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from keras_depth.errors import UsageError
