@@ -23,7 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export.convert", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("export.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
     "data": ("keras_depth.data.cli", "data tools: pack datasets into sharded TFRecords"),
-    "demo": ("keras_depth.ar.demo", "AR demo: a virtual object occluded by predicted depth -> side-by-side mp4"),
+    "demo": ("keras_depth.cli.demo", "AR demo: a virtual object occluded by predicted depth -> side-by-side mp4"),
+    "temporal": ("keras_depth.cli.temporal", "depth flicker of TFLite models on a video, with and without stabilisation"),
+    "ar-eval": ("keras_depth.cli.ar_eval", "AR occlusion accuracy of a TFLite model on a synthetic path with true depth"),
     "benchmark": ("export.benchmark", "latency (median/p90), size and peak memory of variants and peers"),
     "models": ("keras_depth.models.cli", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),
 }
