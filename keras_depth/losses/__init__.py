@@ -5,6 +5,7 @@ config's ``losses: [{name: silog, weight: 1.0}, {name: l1, weight: 0.1}]`` into 
 """
 from __future__ import annotations
 
+from keras_depth.losses.build import LOSSES, WeightedSumLoss, build_loss, get_loss, register_loss
 from keras_depth.losses.depth_losses import (
     BerHuLoss,
     L1Loss,
@@ -19,7 +20,6 @@ from keras_depth.losses.depth_losses import (
     rel_l1_loss,
     silog_loss,
 )
-from keras_depth.losses.build import LOSSES, WeightedSumLoss, build_loss, get_loss, register_loss
 from keras_depth.losses.demon import ScaleInvariantGradientLoss, scale_invariant_gradient_loss
 from keras_depth.losses.ssi import (
     GradientMatchingLoss,
