@@ -69,8 +69,30 @@ class StereoConfig:
 
 
 @dataclasses.dataclass
+class DemonLossWeights:
+    """Weights of DeMoN's loss terms (Ummenhofer et al. CVPR 2017, Sec. 4); the values are ours."""
+
+    depth: float = 1.0  # L1 on the scale-normalised inverse depth
+    gradient: float = 1.0  # its scale-invariant gradient loss
+    normals: float = 1.0
+    rotation: float = 10.0  # rotations between neighbouring frames are a few hundredths of a radian
+    translation: float = 1.0
+
+
+@dataclasses.dataclass
+class DemonConfig:
+    """Options of ``train.mode: demon`` (the two-image ``demon_pair`` model). Its data entries are
+    ``{type: synthetic_sequence, split, count, sequence_length}`` (camera trajectories of the synthetic
+    generator); it trains on the pairs (i, i + pair_step) of each trajectory with Adam at the constant
+    ``train.learning_rate``."""
+
+    pair_step: int = 1
+    loss_weights: DemonLossWeights = dataclasses.field(default_factory=DemonLossWeights)
+
+
+@dataclasses.dataclass
 class TrainConfig:
-    mode: str = "supervised-metric"  # supervised-metric | relative | self-supervised-stereo
+    mode: str = "supervised-metric"  # supervised-metric | relative | self-supervised-stereo | demon
     epochs: int = 10
     steps_per_epoch: typing.Optional[int] = None
     learning_rate: float = 2e-3
@@ -89,6 +111,7 @@ class TrainConfig:
     # With a low momentum the moving statistics otherwise reflect only the last few batches.
     precise_bn_batches: int = 0
     stereo: StereoConfig = dataclasses.field(default_factory=StereoConfig)
+    demon: DemonConfig = dataclasses.field(default_factory=DemonConfig)
 
 
 @dataclasses.dataclass

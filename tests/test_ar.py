@@ -222,13 +222,13 @@ def test_occlusion_on_synthetic_frame_with_true_depth():
     from keras_depth.data.synthetic import render_trajectory
 
     traj = render_trajectory(0, 1, 60, 80, split="val", index=1)
-    k = Intrinsics.from_centered_pixels(*[float(v) for v in traj.intrinsics[0]])
-    depth = traj.depths[0]
+    k = Intrinsics(*[float(v) for v in traj.intrinsics[0]])
+    depth = traj.depth[0]
     z0 = float(depth[30, 40])
     center = k.backproject(40, 30, z0)  # the cube's centre on the surface seen at the centre pixel
     rot = rotation_y(30.0)
     obj = render_mesh(cube_mesh(0.3 * z0).transformed(rotation=rot, translation=center), k, 80, 60)
-    _, vis = composite(traj.images[0], depth, obj)
+    _, vis = composite(traj.image[0], depth, obj)
     # Independently: where the pixel ray enters the box vs the true depth.
     entry = ray_box_depth(k, 80, 60, center, rot, 0.15 * z0)
     expected = np.isfinite(entry) & (entry < depth) & (depth > 0)
@@ -380,18 +380,17 @@ def bedroom_frames(shared_data, tmp_path_factory) -> Path:
     return dst
 
 
-def _demo(argv: list[str], monkeypatch) -> int:
-    import keras_depth.cli as cli
+def _demo(argv: list[str]) -> int:
+    from keras_depth.cli import main
 
-    monkeypatch.setitem(cli.COMMANDS, "demo", ("keras_depth.ar.demo", "AR demo"))
-    return cli.main(["demo", *argv])
+    return main(["demo", *argv])
 
 
 @pytest.mark.parametrize("semantics", ["relative", "metric"])
-def test_demo_cli_writes_side_by_side_mp4(semantics, tiny_models, bedroom_frames, tmp_path, monkeypatch, capsys):
+def test_demo_cli_writes_side_by_side_mp4(semantics, tiny_models, bedroom_frames, tmp_path, capsys):
     out = tmp_path / "runs" / "demo.mp4"
     rc = _demo(["--model", str(tiny_models[semantics]), "--input", str(bedroom_frames), "--out", str(out),
-                "--max-frames", "5", "--png-every", "2", "--anchor-pixel", "480,200", "--max-width", "320"], monkeypatch)
+                "--max-frames", "5", "--png-every", "2", "--anchor-pixel", "480,200", "--max-width", "320"])
     assert rc == 0, capsys.readouterr().err
     assert read_video_info(out) == (5, 640, 180)  # 960x540 -> 320x180, two panels
     assert sorted(p.name for p in out.parent.glob("*.png")) == ["demo_00000.png", "demo_00002.png", "demo_00004.png"]
@@ -402,14 +401,14 @@ def test_demo_cli_writes_side_by_side_mp4(semantics, tiny_models, bedroom_frames
     assert "demo [" in capsys.readouterr().err  # the progress line
 
 
-def test_demo_cli_obj_stabilize_sparse(tiny_models, bedroom_frames, tmp_path, monkeypatch, capsys):
+def test_demo_cli_obj_stabilize_sparse(tiny_models, bedroom_frames, tmp_path, capsys):
     obj = write_textured_quad(tmp_path)
     pts = tmp_path / "pts.txt"
     pts.write_text("100 400 1.0\n800 100 3.0\n")
     out = tmp_path / "obj.mp4"
     rc = _demo(["--model", str(tiny_models["relative"]), "--input", str(bedroom_frames), "--out", str(out),
                 "--object", str(obj), "--distance", "1.5", "--stabilize", "--sparse-points", str(pts),
-                "--max-frames", "3", "--max-width", "160", "--no-progress", "--spin", "10"], monkeypatch)
+                "--max-frames", "3", "--max-width", "160", "--no-progress", "--spin", "10"])
     assert rc == 0, capsys.readouterr().err
     assert read_video_info(out) == (3, 320, 90)
     assert "demo [" not in capsys.readouterr().err
@@ -424,7 +423,7 @@ def test_demo_cli_obj_stabilize_sparse(tiny_models, bedroom_frames, tmp_path, mo
     (["--object", "thing.stl"], "--object"),
     (["--anchor-pixel", "5000,10"], "outside"),
 ])
-def test_demo_cli_bad_usage_exits_2_with_one_line(extra, words, tiny_models, bedroom_frames, tmp_path, monkeypatch, capsys):
+def test_demo_cli_bad_usage_exits_2_with_one_line(extra, words, tiny_models, bedroom_frames, tmp_path, capsys):
     argv = ["--model", str(tiny_models["relative"]), "--input", str(bedroom_frames), "--out", str(tmp_path / "x.mp4"),
             "--max-frames", "2", "--no-progress"]
     for flag, value in zip(extra[::2], extra[1::2]):
@@ -434,21 +433,39 @@ def test_demo_cli_bad_usage_exits_2_with_one_line(extra, words, tiny_models, bed
             argv += [flag, value]
     if len(extra) % 2:
         argv += extra[-1:]
-    assert _demo(argv, monkeypatch) == 2
+    assert _demo(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and words in err[0], err
     assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x*"))
 
 
 def test_temporal_eval_with_and_without_stabilisation(tiny_models, shared_data, tmp_path, capsys):
-    from keras_depth.ar.temporal_eval import main
+    from keras_depth.cli import main
 
     video = shared_data / "video" / "vtest_static_camera"
-    rc = main(["--tflite", str(tiny_models["relative"]), "--temporal-input", str(video), "--temporal-frames", "8",
-               "--temporal-out", str(tmp_path)])
+    rc = main(["temporal", "--tflite", str(tiny_models["relative"]), "--input", str(video), "--frames", "8",
+               "--out", str(tmp_path)])
     assert rc == 0, capsys.readouterr().err
     (res,) = json.loads((tmp_path / "flicker.json").read_text())
     assert res["frames"] == 8 and res["with"]["pixel_steps"] == res["without"]["pixel_steps"] > 0
     assert 0 <= res["with"]["flicker"] < res["without"]["flicker"]
     assert "| fixture_tiny.tflite" in (tmp_path / "flicker.md").read_text()
-    assert main(["--tflite", str(tmp_path / "none.tflite"), "--temporal-out", str(tmp_path)]) == 2
+    assert main(["temporal", "--tflite", str(tmp_path / "none.tflite"), "--out", str(tmp_path)]) == 2
+
+
+def test_ar_eval_cli_scores_occlusion_against_true_depth(tiny_models, tmp_path, capsys):
+    from keras_depth.cli import main
+
+    out = tmp_path / "synthetic.mp4"
+    rc = main(["ar-eval", "--model", str(tiny_models["relative"]), "--count", "3", "--height", "60", "--width", "80",
+               "--out", str(out), "--png-every", "2"])
+    assert rc == 0, capsys.readouterr().err
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert res == json.loads(capsys.readouterr().out)
+    assert read_video_info(out) == (3, 320, 60)  # four 80x60 panels
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["synthetic_00000.png", "synthetic_00002.png"]
+    for mode in ("raw", "anchored", "oracle"):
+        assert 0.0 <= res[mode]["iou"] <= 1.0 and 0.0 <= res[mode]["pixel_agreement"] <= 1.0
+    assert res["trajectory"]["count"] == 3 and res["visible_true_pixels"] > 0
+    assert main(["ar-eval", "--model", str(tmp_path / "none.tflite")]) == 2
+    assert main(["ar-eval", "--model", str(tiny_models["relative"]), "--count", "0"]) == 2

@@ -4,14 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_depth.training.demon_training import (
-    DemonConfig,
+from keras_depth.training.demon_targets import (
     axis_angle_to_rotation,
     normals_from_depth,
     pair_targets,
     relative_pose,
     rotation_to_axis_angle,
-    run_demon_training,
 )
 
 
@@ -66,14 +64,48 @@ def test_demon_pair_outputs():
     np.testing.assert_allclose(np.linalg.norm(y["normals"], axis=-1), 1.0, atol=1e-4)
 
 
-def test_demon_local_training_loss_falls(tmp_path):
-    cfg = DemonConfig.from_yaml(
-        "configs/demon_local.yaml",
-        {"output_dir": str(tmp_path / "run"), "cache_dir": str(tmp_path / "cache"), "image_size": [32, 32],
-         "train_count": 24, "epochs": 4},
-    )
-    _, history = run_demon_training(cfg)
-    loss = history["loss"]
+def test_demon_local_training_loss_falls(tmp_path, capsys):
+    """``keras-depth train demon_local``: the main Config, train() dispatching on train.mode, and the run
+    saved like every other (its model loads back through load_trained_model)."""
+    import json
+
+    from keras_depth.cli import main
+    from keras_depth.training.trainer import load_trained_model
+
+    run = tmp_path / "run"
+    rc = main(["train", "demon_local", "--output-dir", str(run), "--set", f"data.cache_dir={tmp_path / 'cache'}",
+               "--set", "data.image_size=[32, 32]", "--set", "train.epochs=4",
+               "--set", "data.train=[{type: synthetic_sequence, split: train, count: 24, sequence_length: 8}]"])
+    assert rc == 0, capsys.readouterr().err
+    loss = json.loads((run / "history.json").read_text())["loss"]
     print("demon_local loss per epoch:", [round(v, 4) for v in loss])
-    assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
-    assert (tmp_path / "run" / "history.json").is_file()
+    assert len(loss) == 4 and np.all(np.isfinite(loss)) and loss[-1] < loss[0]
+    for name in ("config.json", "model_meta.json", "model.keras"):
+        assert (run / name).is_file(), name
+    assert not list(run.glob(".*")) and not (run / "backup").exists()  # atomic writes, backup removed
+    meta = json.loads((run / "model_meta.json").read_text())
+    assert meta["model"]["name"] == "demon_pair" and meta["spec"]["kind"] == "disparity"
+    assert json.loads((run / "config.json").read_text())["train"]["mode"] == "demon"
+    model = load_trained_model(run / "model.keras")
+    x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    y = model.predict({"image1": x, "image2": x[::-1]}, verbose=0)
+    assert y["depth"].shape == (2, 32, 32, 1) and y["motion"].shape == (2, 6)
+    np.testing.assert_allclose(np.linalg.norm(y["normals"], axis=-1), 1.0, atol=1e-4)
+
+
+def test_demon_mode_rejects_other_data_and_models(tmp_path):
+    from keras_depth.cli.common import resolve_config_path
+    from keras_depth.config import load_config
+    from keras_depth.errors import UsageError
+    from keras_depth.training.trainer import train
+
+    base = [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}"]
+    with pytest.raises(UsageError, match=r"data\.train\[0\]: train.mode demon reads"):
+        train(load_config(resolve_config_path("demon_local"), base + ["data.train=[{type: synthetic, count: 8}]"]))
+    with pytest.raises(UsageError, match=r"data\.train\[0\]: unknown option"):
+        train(load_config(resolve_config_path("demon_local"), base + [
+            "data.train=[{type: synthetic_sequence, count: 8, fov: 3}]"]))
+    with pytest.raises(UsageError, match="model.spec.kind"):
+        train(load_config(resolve_config_path("demon_local"), base + ["model.spec={kind: depth}"]))
+    with pytest.raises(UsageError, match="unknown config key 'train.demon.bogus'"):
+        load_config(resolve_config_path("demon_local"), ["train.demon.bogus=1"])

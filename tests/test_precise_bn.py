@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
-from keras_depth.training.trainer import recompute_batchnorm_statistics
+from keras_depth.training.batchnorm import recompute_batchnorm_statistics
 
 LOCAL = Path(__file__).resolve().parents[1] / "keras_depth" / "configs" / "quickstart_local.yaml"
 

@@ -11,5 +11,7 @@ centre is at ``i + 0.5``; an object pixel shows iff its z is strictly less than 
 - ``temporal``: EMA stabilisation and the flicker metric.
 - ``pipeline``: per-frame depth -> aligned (and optionally stabilised) scene depth.
 - ``video``: frame sources and an atomic mp4 writer.
-- ``demo``: ``keras-depth demo``; ``temporal_eval``: flicker with and without stabilisation.
+- ``demo``: the AR demo (``keras-depth demo``); ``temporal_eval``: flicker with and without
+  stabilisation (``keras-depth temporal``); ``synthetic_eval``: occlusion accuracy against true depth
+  (``keras-depth ar-eval``). The subcommands' argument parsing lives in ``keras_depth.cli``.
 """

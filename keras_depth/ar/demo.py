@@ -1,17 +1,18 @@
-"""``keras-depth demo``: a virtual object in the camera image, hidden behind real surfaces.
-
-    keras-depth demo --model runs/quickstart/model_int8_qat.tflite \\
-        --input ../shared/data/video/bedroom_frames --out runs/ar_demo/bedroom.mp4 --png-every 40
+"""The AR demo: a virtual object in the camera image, hidden behind real surfaces (``keras-depth demo``).
 
 Per frame: the exported model (ai-edge-litert, driven by its manifest) predicts depth; relative
 depth is aligned to the anchor (and sparse metric points); the object is rasterised and shown only
 where it is nearer than the scene. The output is side by side: composited | colour-mapped depth
 (with the visible object's depth drawn in), with an FPS overlay. A JSON beside the mp4 records the
 options and per-frame statistics.
+
+Pixel convention (``keras_depth.geometry``): pixel ``(x, y)`` (integer indices) has its centre at
+``(x + 0.5, y + 0.5)``; ``DemoOptions.intrinsics`` are given OpenCV-style (centres at integers) and
+converted once (``Intrinsics.from_centered_pixels``).
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -21,69 +22,63 @@ from typing import Optional
 
 import numpy as np
 
+from export.runtime import TFLiteDepthEstimator
+from keras_depth.ar.composite import composite
+from keras_depth.ar.obj import load_obj
+from keras_depth.ar.pipeline import ScenePipeline
+from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, load_sparse_points, sample
+from keras_depth.ar.render import DEFAULT_HFOV_DEG, Intrinsics, cube_mesh, render_mesh, rotation_x, rotation_y
+from keras_depth.ar.temporal import DEFAULT_ALPHA, TemporalSmoother
+from keras_depth.ar.video import Mp4Writer, open_source, write_png
 from keras_depth.errors import UsageError
+from keras_depth.io import atomic_write_text
+from keras_depth.visualize import colorize
 
 DEFAULT_MAX_WIDTH = 640
 DEFAULT_SIZE_FRACTION = 0.2  # object edge, as a fraction of its distance, unless --size is given
 DEFAULT_YAW_DEG = 30.0  # as FrameComposer.cubeAhead: three faces show
 
 
-def _pair(kind: type, n: int, name: str):
-    def parse(text: str):
-        parts = text.replace(" ", "").split(",")
-        try:
-            vals = [kind(p) for p in parts]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {n} comma-separated {kind.__name__}s for {name}, got {text!r}") from None
-        if len(vals) != n:
-            raise argparse.ArgumentTypeError(f"expected {n} comma-separated values for {name}, got {text!r}")
-        return tuple(vals)
+@dataclasses.dataclass
+class DemoOptions:
+    """What ``keras-depth demo`` runs with; the field names are its flags' (``--anchor-pixel`` ->
+    ``anchor_pixel``), and error messages name those flags."""
 
-    return parse
+    model: str  # an exported .tflite with its manifest (.json) beside it
+    input: str  # a video file, a folder of images, or a camera index (0, 1, ...)
+    out: str  # the side-by-side .mp4 to write (atomically)
+    object: str = "cube"  # 'cube' (shaded) or PATH.obj (textured via its .mtl map_Kd)
+    anchor_pixel: Optional[tuple[int, int]] = None  # (x, y) in input-frame pixels; default the centre
+    distance: Optional[float] = None  # metres along the ray through the image centre
+    pick: bool = False  # click the anchor pixel on the first frame
+    size: Optional[float] = None  # object edge in metres; default DEFAULT_SIZE_FRACTION x its distance
+    yaw: float = DEFAULT_YAW_DEG
+    spin: float = 0.0  # added yaw per frame, degrees
+    hfov: Optional[float] = None  # horizontal FOV of the input frames, degrees (default 65, as depth-core)
+    intrinsics: Optional[tuple[float, float, float, float]] = None  # fx, fy, cx, cy; centres at integers
+    sparse_points: Optional[str] = None  # a file of metric points (placement.load_sparse_points)
+    stabilize: bool = False
+    alpha: Optional[float] = None  # EMA weight of the new frame (default temporal.DEFAULT_ALPHA)
+    max_frames: Optional[int] = None
+    png_every: int = 0  # also save every Nth output frame as PNG beside the mp4
+    max_width: int = DEFAULT_MAX_WIDTH
+    threads: int = 2
+    no_progress: bool = False
 
-
-def _positive(kind: type):
-    def parse(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not v > 0 or (kind is float and not math.isfinite(v)):
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        return v
-
-    return parse
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="an exported .tflite with its manifest (.json) beside it")
-    parser.add_argument("--input", required=True, help="a video file, a folder of images, or a camera index (0, 1, ...)")
-    parser.add_argument("--out", required=True, help="the side-by-side .mp4 to write (atomically)")
-    parser.add_argument("--object", default="cube", help="'cube' (shaded) or PATH.obj (textured via its .mtl map_Kd)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--anchor-pixel", type=_pair(int, 2, "--anchor-pixel"), metavar="X,Y",
-                       help="put the object at the scene depth at this pixel of the input frames (picked on the first frame)")
-    where.add_argument("--distance", type=_positive(float), metavar="METERS",
-                       help="put the object this far away on the ray through the image centre; "
-                            "relative models are aligned each frame so that pixel is that far")
-    parser.add_argument("--pick", action="store_true", help="click the anchor pixel on the first frame (needs a display)")
-    parser.add_argument("--size", type=_positive(float), metavar="METERS",
-                        help=f"object edge (default {DEFAULT_SIZE_FRACTION} x its distance)")
-    parser.add_argument("--yaw", type=float, default=DEFAULT_YAW_DEG, help="object yaw in degrees (default %(default)s)")
-    parser.add_argument("--spin", type=float, default=0.0, help="added yaw per frame in degrees (default 0)")
-    parser.add_argument("--hfov", type=_positive(float), default=None,
-                        help="horizontal field of view of the input frames, degrees (default 65, as depth-core)")
-    parser.add_argument("--intrinsics", type=_pair(float, 4, "--intrinsics"), metavar="FX,FY,CX,CY",
-                        help="camera intrinsics of the input frames in pixels (pixel centres at integers)")
-    parser.add_argument("--sparse-points", metavar="FILE", help="metric points to align to: lines 'x y depth' or 'frame x y depth'")
-    parser.add_argument("--stabilize", action="store_true", help="EMA of the alignment and of disparity in static regions")
-    parser.add_argument("--alpha", type=_positive(float), default=None, help="EMA weight of the new frame (default 0.3)")
-    parser.add_argument("--max-frames", type=_positive(int), metavar="N", help="stop after N frames")
-    parser.add_argument("--png-every", type=int, default=0, metavar="N", help="also save every Nth output frame as PNG beside the mp4")
-    parser.add_argument("--max-width", type=_positive(int), default=DEFAULT_MAX_WIDTH,
-                        help="frames wider than this are scaled down first (default %(default)s)")
-    parser.add_argument("--threads", type=_positive(int), default=2, help="interpreter threads (default 2)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    def check(self) -> None:
+        """One-line UsageErrors for combinations a parser cannot catch."""
+        if Path(self.out).suffix.lower() != ".mp4":
+            raise UsageError(f"--out: expected a path ending in .mp4, got {self.out!r}")
+        if self.png_every < 0:
+            raise UsageError(f"--png-every: expected N >= 0, got {self.png_every}")
+        if self.anchor_pixel is not None and self.distance is not None:
+            raise UsageError("--anchor-pixel and --distance are alternatives; give one")
+        if self.hfov is not None and self.intrinsics is not None:
+            raise UsageError("--hfov and --intrinsics are alternatives; give one")
+        if self.hfov is not None and not 0 < self.hfov < 180:
+            raise UsageError(f"--hfov: expected degrees in (0, 180), got {self.hfov}")
+        if not Path(self.model).is_file():
+            raise UsageError(f"--model: {self.model} not found")
 
 
 class Progress:
@@ -153,9 +148,6 @@ def pick_pixel(rgb: np.ndarray) -> tuple[int, int]:
 
 
 def load_object(spec: str):
-    from keras_depth.ar.obj import load_obj
-    from keras_depth.ar.render import cube_mesh, rotation_x
-
     if spec == "cube":
         return cube_mesh(1.0)
     if not spec.lower().endswith(".obj"):
@@ -164,46 +156,31 @@ def load_object(spec: str):
     return load_obj(spec).transformed(rotation=rotation_x(180.0)).normalized(1.0)
 
 
-def run(args: argparse.Namespace) -> int:
-    from keras_depth.ar.placement import load_sparse_points
-    from keras_depth.ar.temporal import DEFAULT_ALPHA, TemporalSmoother
-    from keras_depth.ar.video import Mp4Writer, open_source, write_png
-
-    out = Path(args.out)
-    if out.suffix.lower() != ".mp4":
-        raise UsageError(f"--out: expected a path ending in .mp4, got {args.out!r}")
-    if args.png_every < 0:
-        raise UsageError(f"--png-every: expected N >= 0, got {args.png_every}")
-    if args.hfov is not None and args.intrinsics is not None:
-        raise UsageError("--hfov and --intrinsics are alternatives; give one")
-    if args.hfov is not None and not args.hfov < 180:
-        raise UsageError(f"--hfov: expected degrees in (0, 180), got {args.hfov}")
-    if not Path(args.model).is_file():
-        raise UsageError(f"--model: {args.model} not found")
-    mesh = load_object(args.object)
-    sparse = load_sparse_points(args.sparse_points) if args.sparse_points else None
-    source = open_source(args.input)
-
-    from export.runtime import TFLiteDepthEstimator
-
-    est = TFLiteDepthEstimator(args.model, num_threads=args.threads)
-    smoother = TemporalSmoother(args.alpha or DEFAULT_ALPHA) if args.stabilize else None
-    stats = DemoRun(args, est, mesh, sparse, smoother)
-    total = source.count if args.max_frames is None else min(source.count or args.max_frames, args.max_frames)
-    progress = Progress(total, enabled=not args.no_progress)
+def run_demo(options: DemoOptions) -> dict:
+    """Write the side-by-side mp4 (and PNGs, and the summary JSON beside it); the summary."""
+    options.check()
+    out = Path(options.out)
+    mesh = load_object(options.object)
+    sparse = load_sparse_points(options.sparse_points) if options.sparse_points else None
+    source = open_source(options.input)
+    est = TFLiteDepthEstimator(options.model, num_threads=options.threads)
+    smoother = TemporalSmoother(options.alpha or DEFAULT_ALPHA) if options.stabilize else None
+    stats = DemoRun(options, est, mesh, sparse, smoother)
+    total = source.count if options.max_frames is None else min(source.count or options.max_frames, options.max_frames)
+    progress = Progress(total, enabled=not options.no_progress)
     writer = None
     pngs: list[str] = []
     t_start = time.perf_counter()
     try:
         with source:
             for i, frame in enumerate(source):
-                if args.max_frames is not None and i >= args.max_frames:
+                if options.max_frames is not None and i >= options.max_frames:
                     break
-                panel = stats.step(frame, i, pick=args.pick and i == 0)
+                panel = stats.step(frame, i, pick=options.pick and i == 0)
                 if writer is None:
                     writer = Mp4Writer(out, source.fps, (panel.shape[1], panel.shape[0]))
                 writer.write(panel)
-                if args.png_every and i % args.png_every == 0:
+                if options.png_every and i % options.png_every == 0:
                     png = out.with_name(f"{out.stem}_{i:05d}.png")
                     write_png(png, panel)
                     pngs.append(str(png))
@@ -219,24 +196,20 @@ def run(args: argparse.Namespace) -> int:
         raise
     seconds = time.perf_counter() - t_start
     summary = stats.summary(seconds, pngs)
-    from keras_depth.io import atomic_write_text
-
     atomic_write_text(out.with_suffix(".json"), json.dumps(summary, indent=2, sort_keys=True, default=str))
     print(f"wrote {out} ({writer.frames} frames, {writer.size[0]}x{writer.size[1]}, {writer.frames / seconds:.1f} fps overall)")
     for p in pngs:
         print(f"png: {p}")
     if stats.pipeline.fit_failures:
         print(f"note: the alignment fit failed on {stats.pipeline.fit_failures} frames (the last good one was reused)")
-    return 0
+    return summary
 
 
 class DemoRun:
     """The demo's per-frame state: pipeline, placement, intrinsics, colour range, FPS."""
 
-    def __init__(self, args: argparse.Namespace, estimator, mesh, sparse, smoother):
-        from keras_depth.ar.pipeline import ScenePipeline
-
-        self.args, self.estimator, self.mesh = args, estimator, mesh
+    def __init__(self, options: DemoOptions, estimator, mesh, sparse, smoother):
+        self.options, self.estimator, self.mesh = options, estimator, mesh
         self.pipeline = ScenePipeline(estimator, None, sparse, smoother)
         self.semantics = estimator.manifest.output.semantics
         self.center: Optional[np.ndarray] = None
@@ -248,17 +221,14 @@ class DemoRun:
         self._cached = None
 
     def _setup(self, frame: np.ndarray, pick: bool) -> None:
-        from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint
-        from keras_depth.ar.render import Intrinsics
-
-        a = self.args
+        a = self.options
         in_h, in_w = frame.shape[:2]
         self.proc_w, self.proc_h = _processing_size(in_w, in_h, a.max_width)
         sx, sy = self.proc_w / in_w, self.proc_h / in_h
         if a.intrinsics is not None:
             self.k = Intrinsics.from_centered_pixels(*a.intrinsics).scaled(sx, sy)
         else:
-            self.k = Intrinsics.from_hfov(self.proc_w, self.proc_h, a.hfov or 65.0)
+            self.k = Intrinsics.from_hfov(self.proc_w, self.proc_h, a.hfov or DEFAULT_HFOV_DEG)
         if pick:
             ax, ay = pick_pixel(frame)
         elif a.anchor_pixel is not None:
@@ -283,8 +253,6 @@ class DemoRun:
             self.pipeline.anchor = MetricPoint(*self.anchor_xy, self.anchor_depth)
 
     def _place(self, scene_depth: np.ndarray) -> None:
-        from keras_depth.ar.placement import sample
-
         z = self.anchor_depth
         if z is None:
             z = sample(scene_depth, *self.anchor_xy, radius=3)
@@ -292,15 +260,13 @@ class DemoRun:
                 raise UsageError(f"--anchor-pixel: no valid depth at {self.anchor_input_xy} on the first frame")
         self.anchor_depth = z
         self.center = self.k.backproject(self.anchor_xy[0], self.anchor_xy[1], z)
-        self.size = self.args.size or DEFAULT_SIZE_FRACTION * z
+        self.size = self.options.size or DEFAULT_SIZE_FRACTION * z
         if self.center[2] - self.size * 0.87 <= 0.01:  # half the cube's diagonal
             raise UsageError(f"the object (size {self.size:.3g} m) reaches behind the camera at {z:.3g} m; give a smaller --size")
 
     def render(self, i: int):
-        from keras_depth.ar.render import render_mesh, rotation_y
-
-        yaw = self.args.yaw + self.args.spin * i
-        if self._cached is not None and self.args.spin == 0:
+        yaw = self.options.yaw + self.options.spin * i
+        if self._cached is not None and self.options.spin == 0:
             return self._cached
         placed = self.mesh.transformed(rotation=rotation_y(yaw), translation=self.center, scale=self.size)
         self._cached = render_mesh(placed, self.k, self.proc_w, self.proc_h)
@@ -308,9 +274,6 @@ class DemoRun:
 
     def step(self, frame: np.ndarray, i: int, pick: bool = False) -> np.ndarray:
         import cv2
-
-        from keras_depth.ar.composite import composite
-        from keras_depth.visualize import colorize
 
         t0 = time.perf_counter()
         if self.k is None:
@@ -338,10 +301,10 @@ class DemoRun:
         return np.concatenate([comp, depth_rgb], axis=1)
 
     def summary(self, seconds: float, pngs: list[str]) -> dict:
-        a = self.args
+        a = self.options
         vis = [f["visible_pixels"] / max(f["object_pixels"], 1) for f in self.frames]
         return {
-            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(a).items() if k != "func"},
+            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(a).items()},
             "model": str(self.estimator.model_path), "semantics": self.semantics,
             "processing_size": [self.proc_w, self.proc_h],
             "intrinsics": [self.k.fx, self.k.fy, self.k.cx, self.k.cy],

@@ -16,6 +16,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from keras_depth.errors import DataError, UsageError
+from keras_depth.geometry import lstsq_scale_shift
 
 # A relative-depth model with only a pixel anchor has no metric reference: the anchor is taken to
 # be this far away, so the object has a size in metres. --distance replaces it with a known value.
@@ -24,7 +25,8 @@ NOMINAL_ANCHOR_DEPTH = 2.0
 
 @dataclasses.dataclass(frozen=True)
 class MetricPoint:
-    """A metric depth sample (metres) at pixel (x, y) of some image, e.g. an AR plane hit."""
+    """A metric depth sample (metres) at pixel (x, y) of some image, e.g. an AR plane hit; (x, y) are
+    pixel indices (continuous), the pixel's centre lying at (x + 0.5, y + 0.5) (``keras_depth.geometry``)."""
 
     x: float
     y: float
@@ -97,13 +99,12 @@ def fit_scale_shift(relative_disparity: np.ndarray, points: Sequence[MetricPoint
     n = len(x)
     if n < 2:
         raise UsageError(f"scale/shift fit needs at least 2 valid points, got {n}")
-    y = 1.0 / depth
-    sx, sy, sxx, sxy = x.sum(), y.sum(), (x * x).sum(), (x * y).sum()
-    det = n * sxx - sx * sx
-    if not det > 1e-12 * n * n * (1 + sxx / n):
+    # The normal equations' determinant n * sum(x^2) - sum(x)^2 must be clearly non-zero (as in Alignment.kt).
+    sxx = float((x * x).sum())
+    if not n * sxx - float(x.sum()) ** 2 > 1e-12 * n * n * (1 + sxx / n):
         raise UsageError("scale/shift fit is degenerate: the points' predicted disparities are all equal")
-    scale = (n * sxy - sx * sy) / det
-    return Alignment(float(scale), float((sy - scale * sx) / n))
+    scale, shift = lstsq_scale_shift(x, 1.0 / depth)
+    return Alignment(scale, shift)
 
 
 def median_scale(relative_depth: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> float:

@@ -3,8 +3,9 @@
 Conventions follow depth-core's Cube.kt so the desktop and phone demos agree: camera axes x right,
 y down, z forward (z is the depth the model predicts); a point projects to
 ``u = fx * X / Z + cx`` in continuous pixel coordinates where pixel ``i`` spans ``[i, i + 1)``,
-and triangles are sampled at pixel centres ``i + 0.5``. Depth and texture coordinates are
-interpolated perspective-correctly (1/z, u/z and v/z are affine in screen space).
+and triangles are sampled at pixel centres ``i + 0.5`` (``keras_depth.geometry.pixel_centers``).
+Depth and texture coordinates are interpolated perspective-correctly (1/z, u/z and v/z are affine
+in screen space).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from keras_depth.errors import UsageError
+from keras_depth.geometry import pixel_centers
 
 DEFAULT_HFOV_DEG = 65.0  # depth-core FrameComposer's default: a typical phone's main camera
 DEFAULT_COLOR = (0x2E, 0x9B, 0xFF)  # depth-core Cube's default colour
@@ -49,7 +51,7 @@ class Intrinsics:
 
     @classmethod
     def from_centered_pixels(cls, fx: float, fy: float, cx: float, cy: float) -> "Intrinsics":
-        """From intrinsics that put pixel centres at integer coordinates (OpenCV, data.synthetic)."""
+        """From intrinsics that put pixel centres at integer coordinates (OpenCV calibrations)."""
         return cls(fx, fy, cx + 0.5, cy + 0.5)
 
     def scaled(self, sx: float, sy: float) -> "Intrinsics":
@@ -205,8 +207,8 @@ def render_mesh(mesh: Mesh, k: Intrinsics, width: int, height: int, light: Seque
         y1 = min(height - 1, math.ceil(max(ay, by, cy) - 0.5))
         if x0 > x1 or y0 > y1:
             continue
-        sx = np.arange(x0, x1 + 1, dtype=np.float64)[None, :] + 0.5
-        sy = np.arange(y0, y1 + 1, dtype=np.float64)[:, None] + 0.5
+        sx, sy = pixel_centers(y1 - y0 + 1, x1 - x0 + 1)
+        sx, sy = sx + x0, sy + y0
         w0 = ((bx - sx) * (cy - sy) - (by - sy) * (cx - sx)) / area
         w1 = ((cx - sx) * (ay - sy) - (cy - sy) * (ax - sx)) / area
         w2 = 1.0 - w0 - w1

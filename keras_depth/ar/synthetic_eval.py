@@ -15,19 +15,26 @@ model's depth is scored three ways:
 
 ``baseline_all_visible`` is the score of drawing the object with no occlusion at all.
 
-    python -m keras_depth.ar.synthetic_eval --model M.tflite --out runs/ar_demo/synthetic.mp4
+Pixel convention (``keras_depth.geometry``): the AR renderer and the synthetic trajectory both put
+pixel centres at ``+0.5``, so the trajectory's intrinsics are used as they are. ``keras-depth ar-eval`` runs this.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
-from keras_depth.errors import UsageError
+from export.runtime import TFLiteDepthEstimator
+from keras_depth.ar.composite import composite, visibility_mask
+from keras_depth.ar.demo import depth_range, draw_label
+from keras_depth.ar.pipeline import ScenePipeline
+from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, depth_to_disparity, disparity_to_depth
+from keras_depth.ar.render import Intrinsics, cube_mesh, render_mesh, rotation_y
+from keras_depth.ar.video import Mp4Writer, write_png
+from keras_depth.data.synthetic import render_trajectory
+from keras_depth.geometry import lstsq_scale_shift
+from keras_depth.visualize import colorize
 
 MODES = ("raw", "anchored", "oracle")
 
@@ -35,27 +42,19 @@ MODES = ("raw", "anchored", "oracle")
 def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, height: int = 180, width: int = 240,
                         split: str = "val", index: int = 0, out: Optional[Path] = None, png_every: int = 0,
                         size_fraction: float = 0.25, yaw: float = 30.0) -> dict:
+    """Occlusion IoU and pixel agreement of ``model_path``'s depth against the true depth of synthetic
+    trajectory ``index`` (``count`` frames of ``height`` x ``width``); with ``out``, also the 4-panel mp4
+    (and every ``png_every``-th panel as PNG). Returns the scores (JSON-ready)."""
     import cv2
 
-    from export.runtime import TFLiteDepthEstimator
-    from keras_depth.ar.composite import composite, visibility_mask
-    from keras_depth.ar.demo import depth_range, draw_label
-    from keras_depth.ar.pipeline import ScenePipeline
-    from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, depth_to_disparity, disparity_to_depth
-    from keras_depth.ar.render import Intrinsics, cube_mesh, render_mesh, rotation_y
-    from keras_depth.ar.video import Mp4Writer, write_png
-    from keras_depth.data.synthetic import render_trajectory
-    from keras_depth.geometry import lstsq_scale_shift
-    from keras_depth.visualize import colorize
-
     traj = render_trajectory(seed, count, height, width, split=split, index=index)
-    k = Intrinsics.from_centered_pixels(*[float(v) for v in traj.intrinsics[0]])
+    k = Intrinsics(*[float(v) for v in traj.intrinsics[0]])
     est = TFLiteDepthEstimator(model_path)
     cx, cy = width // 2, height // 2
-    true = np.where(traj.depths > 0, traj.depths, np.nan).astype(np.float32)
+    true = np.where(traj.depth > 0, traj.depth, np.nan).astype(np.float32)
     z0 = float(true[0, cy, cx])
     size = size_fraction * z0
-    r0, t0 = traj.poses[0][:3, :3], traj.poses[0][:3, 3]
+    r0, t0 = traj.pose[0][:3, :3], traj.pose[0][:3, 3]
     world_center = r0 @ k.backproject(cx, cy, z0) + t0
     cube = cube_mesh(1.0)
     pipes = {
@@ -68,8 +67,8 @@ def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, 
     pngs = []
     vrange = None
     for i in range(count):
-        rgb, depth_true = traj.images[i], true[i]
-        r, t = traj.poses[i][:3, :3], traj.poses[i][:3, 3]
+        rgb, depth_true = traj.image[i], true[i]
+        r, t = traj.pose[i][:3, :3], traj.pose[i][:3, 3]
         placed = cube.transformed(rotation=r.T @ r0 @ rotation_y(yaw), translation=r.T @ (world_center - t), scale=size)
         obj = render_mesh(placed, k, width, height)
         vis_true = visibility_mask(obj.depth, depth_true)
@@ -128,36 +127,3 @@ def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, 
                   "visible_model_pixels": a["visible_model"]}
     return res
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from keras_depth.cli import OneLineParser
-    from keras_depth.io import atomic_write_text
-
-    parser = OneLineParser(prog="python -m keras_depth.ar.synthetic_eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", help="an .mp4 to write (4 panels); a .json goes beside it")
-    parser.add_argument("--count", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--index", type=int, default=0)
-    parser.add_argument("--height", type=int, default=180)
-    parser.add_argument("--width", type=int, default=240)
-    parser.add_argument("--png-every", type=int, default=0)
-    try:
-        args = parser.parse_args(argv)
-        if not Path(args.model).is_file():
-            raise UsageError(f"--model: {args.model} not found")
-        out = Path(args.out) if args.out else None
-        res = synthetic_occlusion(args.model, args.seed, args.count, args.height, args.width, index=args.index,
-                                  out=out, png_every=args.png_every)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    text = json.dumps(res, indent=2, sort_keys=True)
-    if out is not None:
-        atomic_write_text(out.with_suffix(".json"), text)
-    print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,7 +20,7 @@ from keras_depth.ar.placement import Alignment
 from keras_depth.errors import UsageError
 
 DEFAULT_ALPHA = 0.3
-DEFAULT_STATIC_THRESHOLD = 3.0  # grey levels (0..255); vtest.avi: 89% of pixel-steps change by less
+DEFAULT_STATIC_THRESHOLD = 3.0  # grey levels (0..255): most pixel-steps of a static-camera clip stay below (docs/training.md)
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:

@@ -1,16 +1,13 @@
-"""Flicker of the demo's depth, with and without temporal stabilisation (``evaluate --temporal``).
+"""Flicker of the demo's depth, with and without temporal stabilisation (``keras-depth temporal``).
 
 Each frame is predicted once; the same prediction goes through the demo's pipeline twice, plain
 and with :class:`~keras_depth.ar.temporal.TemporalSmoother`, so the two figures differ only by
 the stabilisation. Relative models are aligned as the demo aligns them by default: the image
 centre taken to be ``NOMINAL_ANCHOR_DEPTH`` metres away, so flicker is in (nominal) 1/m.
-
-    python -m keras_depth.ar.temporal_eval --tflite runs/quickstart/model_int8_qat.tflite
-    keras-depth evaluate CONFIG --temporal [--tflite M ...]     # once wired into export/evaluate.py
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import math
 import os
@@ -19,51 +16,73 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from keras_depth.ar.temporal import DEFAULT_ALPHA, DEFAULT_STATIC_THRESHOLD
+from export.runtime import TFLiteDepthEstimator
+from keras_depth.ar.pipeline import ScenePipeline
+from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint
+from keras_depth.ar.temporal import DEFAULT_ALPHA, DEFAULT_STATIC_THRESHOLD, FlickerMeter, TemporalSmoother
+from keras_depth.ar.video import open_source
 from keras_depth.errors import UsageError
+from keras_depth.io import atomic_write_text
+from keras_depth.paths import shared_path
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("KERAS_DEPTH_SHARED", REPO.parent / "shared"))
-DEFAULT_TEMPORAL_INPUT = SHARED / "data" / "video" / "vtest_static_camera"
 DEFAULT_TEMPORAL_FRAMES = 200
 
 
-def temporal_flicker(model_path: str | os.PathLike, source: str, max_frames: Optional[int] = DEFAULT_TEMPORAL_FRAMES,
-                     threshold: float = DEFAULT_STATIC_THRESHOLD, alpha: float = DEFAULT_ALPHA,
-                     num_threads: int = 2) -> dict:
-    """Flicker (see :mod:`keras_depth.ar.temporal`) of one model on a frame source, without and with stabilisation."""
-    from export.runtime import TFLiteDepthEstimator
-    from keras_depth.ar.pipeline import ScenePipeline
-    from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint
-    from keras_depth.ar.temporal import FlickerMeter, TemporalSmoother
-    from keras_depth.ar.video import open_source
+def default_temporal_input() -> Path:
+    """The static-camera clip of the shared data (``keras_depth.paths``)."""
+    return shared_path("data", "video", "vtest_static_camera")
 
-    est = TFLiteDepthEstimator(model_path, num_threads=num_threads)
-    meters = {"without": FlickerMeter(threshold), "with": FlickerMeter(threshold)}
+
+@dataclasses.dataclass
+class FlickerOptions:
+    """How flicker is measured: the first ``max_frames`` frames (None: all), the grey-level change below
+    which a pixel counts as static, the stabiliser's EMA weight, interpreter threads."""
+
+    max_frames: Optional[int] = DEFAULT_TEMPORAL_FRAMES
+    threshold: float = DEFAULT_STATIC_THRESHOLD
+    alpha: float = DEFAULT_ALPHA
+    num_threads: int = 2
+
+    def check(self) -> None:
+        if self.max_frames is not None and self.max_frames < 1:
+            raise UsageError(f"max_frames: expected None (all frames) or N >= 1, got {self.max_frames}")
+        if not 0 < self.alpha <= 1:
+            raise UsageError(f"--alpha: expected a value in (0, 1], got {self.alpha}")
+        if not (self.threshold > 0 and math.isfinite(self.threshold)):
+            raise UsageError(f"--threshold: expected a positive number, got {self.threshold}")
+
+
+def temporal_flicker(model_path: str | os.PathLike, source: str | os.PathLike,
+                     options: Optional[FlickerOptions] = None) -> dict:
+    """Flicker (see :mod:`keras_depth.ar.temporal`) of one model on a frame source, without and with stabilisation."""
+    options = options or FlickerOptions()
+    est = TFLiteDepthEstimator(model_path, num_threads=options.num_threads)
+    meters = {"without": FlickerMeter(options.threshold), "with": FlickerMeter(options.threshold)}
     pipes = None
     n = 0
     t0 = time.perf_counter()
-    with open_source(str(source), flag="--temporal-input") as frames:
+    with open_source(str(source)) as frames:
         for i, rgb in enumerate(frames):
-            if max_frames is not None and i >= max_frames:
+            if options.max_frames is not None and i >= options.max_frames:
                 break
             if pipes is None:
                 h, w = rgb.shape[:2]
                 anchor = MetricPoint(w // 2, h // 2, NOMINAL_ANCHOR_DEPTH)
-                pipes = {"without": ScenePipeline(est, anchor), "with": ScenePipeline(est, anchor, smoother=TemporalSmoother(alpha, threshold))}
+                pipes = {"without": ScenePipeline(est, anchor),
+                         "with": ScenePipeline(est, anchor, smoother=TemporalSmoother(options.alpha, options.threshold))}
             raw = est.predict_depth(rgb)
             for key, pipe in pipes.items():
                 sf = pipe.process_depth(raw, rgb, i)
                 meters[key].update(sf.disparity, sf.gray)
             n += 1
     if n < 2:
-        raise UsageError(f"--temporal-input: {source} gave {n} frames; flicker needs at least 2")
+        raise UsageError(f"--input: {source} gave {n} frames; flicker needs at least 2")
     res = {k: m.result() for k, m in meters.items()}
     without, with_ = res["without"]["flicker"], res["with"]["flicker"]
     return {
         "model": str(model_path), "input": str(source), "frames": n, "semantics": est.manifest.output.semantics,
         "output_size": [est.manifest.output.height, est.manifest.output.width],
-        "alpha": alpha, "threshold": threshold, "without": res["without"], "with": res["with"],
+        "alpha": options.alpha, "threshold": options.threshold, "without": res["without"], "with": res["with"],
         "reduction": 1.0 - with_ / without if without > 0 else float("nan"),
         "seconds": time.perf_counter() - t0,
     }
@@ -79,79 +98,23 @@ def markdown_table(results: Sequence[dict]) -> str:
     return "\n".join(rows)
 
 
-def add_temporal_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--temporal`` flag and its options (export/evaluate.py's ``add_arguments`` calls this)."""
-    g = parser.add_argument_group("temporal stability (--temporal)")
-    g.add_argument("--temporal", action="store_true",
-                   help="measure depth flicker on a static-camera video, with and without stabilisation, instead of the metrics")
-    g.add_argument("--temporal-input", default=str(DEFAULT_TEMPORAL_INPUT),
-                   help="video file, image folder, or folder holding one video (default: %(default)s)")
-    g.add_argument("--temporal-frames", type=int, default=DEFAULT_TEMPORAL_FRAMES, metavar="N",
-                   help="first N frames (default %(default)s; 0: all)")
-    g.add_argument("--temporal-threshold", type=float, default=DEFAULT_STATIC_THRESHOLD,
-                   help="a pixel counts as static when its grey level changes by less (default %(default)s)")
-    g.add_argument("--temporal-alpha", type=float, default=DEFAULT_ALPHA, help="EMA weight of the new frame (default %(default)s)")
-    g.add_argument("--temporal-out", metavar="DIR", help="where flicker.json and flicker.md go (default: OUTPUT_DIR/temporal)")
-
-
-def _models_and_out(args: argparse.Namespace) -> tuple[list[Path], Path]:
-    tflites = [Path(p) for p in (getattr(args, "tflite", None) or [])]
-    out = Path(args.temporal_out) if getattr(args, "temporal_out", None) else None
-    if not tflites or out is None:
-        if getattr(args, "config", None):
-            from keras_depth.cli.common import config_from_args as load_config_from_args
-
-            out_dir = Path(load_config_from_args(args).output_dir)
-            tflites = tflites or sorted(out_dir.glob("model_*.tflite"))
-            out = out or out_dir / "temporal"
-        out = out or Path("runs") / "temporal"
-    if not tflites:
-        raise UsageError("--temporal: no models (give --tflite PATH, or a config whose output_dir holds model_*.tflite)")
-    for p in tflites:
-        if not p.is_file():
+def flicker_report(models: Sequence[Path], source: str | os.PathLike, out: Path,
+                   options: Optional[FlickerOptions] = None) -> tuple[list[dict], str]:
+    """Flicker of each model, written to ``out``/flicker.{json,md}; the results and the markdown table."""
+    options = options or FlickerOptions()
+    options.check()
+    if not models:
+        raise UsageError("no models to measure (give --tflite PATH, or a config whose output_dir holds model_*.tflite)")
+    for p in models:
+        if not Path(p).is_file():
             raise UsageError(f"--tflite: {p} not found")
-    return tflites, out
-
-
-def run_temporal(args: argparse.Namespace) -> int:
-    """``evaluate --temporal``: flicker of each model, printed as a table and written to DIR/flicker.{json,md}."""
-    from keras_depth.io import atomic_write_text
-
-    if args.temporal_frames < 0:
-        raise UsageError(f"--temporal-frames: expected N >= 0, got {args.temporal_frames}")
-    if not 0 < args.temporal_alpha <= 1:
-        raise UsageError(f"--temporal-alpha: expected a value in (0, 1], got {args.temporal_alpha}")
-    if not (args.temporal_threshold > 0 and math.isfinite(args.temporal_threshold)):
-        raise UsageError(f"--temporal-threshold: expected a positive number, got {args.temporal_threshold}")
-    tflites, out = _models_and_out(args)
     results = []
-    for p in tflites:
-        print(f"temporal: {p} on {args.temporal_input}", file=sys.stderr)
-        results.append(temporal_flicker(p, args.temporal_input, args.temporal_frames or None,
-                                        args.temporal_threshold, args.temporal_alpha))
+    for p in models:
+        print(f"temporal: {p} on {source}", file=sys.stderr)
+        results.append(temporal_flicker(p, source, options))
     table = markdown_table(results)
     atomic_write_text(out / "flicker.json", json.dumps(results, indent=2, sort_keys=True))
     atomic_write_text(out / "flicker.md", "# Depth flicker, without and with stabilisation\n\n"
                       "Mean |delta aligned disparity| between consecutive frames over pixels whose grey level changed by less than "
-                      f"{args.temporal_threshold} (keras_depth/ar/temporal.py).\n\n{table}\n")
-    print(table)
-    print(f"temporal report: {out / 'flicker.md'}")
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Standalone: ``python -m keras_depth.ar.temporal_eval --tflite M [--temporal-input ...]``."""
-    from keras_depth.cli import OneLineParser
-
-    parser = OneLineParser(prog="python -m keras_depth.ar.temporal_eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tflite", action="append", default=[], metavar="PATH", help="a .tflite with its manifest (repeatable)")
-    add_temporal_arguments(parser)
-    try:
-        return run_temporal(parser.parse_args(argv))
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+                      f"{options.threshold} (keras_depth/ar/temporal.py).\n\n{table}\n")
+    return results, table

@@ -1,4 +1,7 @@
-"""DeMoN's scale-invariant gradient loss (Ummenhofer et al., CVPR 2017, Eq. 3-4).
+"""DeMoN's losses (Ummenhofer et al., CVPR 2017, Sec. 4): the scale-invariant gradient loss (Eq. 3-4),
+and the per-output losses of the two-image ``demon_pair`` model (inverse depth, normals, motion).
+
+The scale-invariant gradient loss:
 
 ``g_h(f)(i,j) = ((f(i+h,j) - f(i,j)) / (|f(i+h,j)| + |f(i,j)|),
                  (f(i,j+h) - f(i,j)) / (|f(i,j+h)| + |f(i,j)|))``
@@ -91,3 +94,58 @@ class ScaleInvariantGradientLoss(PackedTargetLoss):
     def compute(self, depth, mask, semantics, y_pred):
         target, pred, w = disparity_inputs(depth, mask, semantics, y_pred, self.prediction)
         return scale_invariant_gradient_loss(target, pred, w, self.spacings, self.normalize)
+
+
+# ---- the per-output losses of ``demon_pair`` (targets: ``keras_depth.training.demon_targets``) ----
+def inverse_depth_l1(xi_true: tf.Tensor, xi_pred: tf.Tensor) -> tf.Tensor:
+    """DeMoN's depth loss: L1 on the (scale-normalised) inverse depth, mean over pixels."""
+    return tf.reduce_mean(tf.abs(xi_pred - xi_true))
+
+
+def normal_l2(n_true: tf.Tensor, n_pred: tf.Tensor) -> tf.Tensor:
+    """DeMoN's normal loss: Euclidean distance of the normal vectors, mean over pixels."""
+    return tf.reduce_mean(tf.sqrt(tf.reduce_sum(tf.square(n_pred - n_true), axis=-1) + 1e-12))
+
+
+def motion_l2(m_true: tf.Tensor, m_pred: tf.Tensor, rotation_weight: float = 1.0, translation_weight: float = 1.0) -> tf.Tensor:
+    """DeMoN's motion losses: ||r - r*||_2 and ||t - t*||_2 (t unit length), weighted, batch mean."""
+    r = tf.norm(m_pred[:, :3] - m_true[:, :3] + 1e-12, axis=-1)
+    t = tf.norm(m_pred[:, 3:] - m_true[:, 3:] + 1e-12, axis=-1)
+    return tf.reduce_mean(rotation_weight * r + translation_weight * t)
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class DemonDepthLoss(keras.losses.Loss):
+    """L1 on inverse depth + weight x scale-invariant gradient loss (both on xi)."""
+
+    def __init__(self, gradient_weight: float = 1.0, name: str = "demon_depth", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.gradient_weight = float(gradient_weight)
+
+    def call(self, y_true, y_pred):
+        return inverse_depth_l1(y_true, y_pred) + self.gradient_weight * scale_invariant_gradient_loss(y_true, y_pred)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "gradient_weight": self.gradient_weight}
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class DemonNormalLoss(keras.losses.Loss):
+    def __init__(self, name: str = "demon_normals", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return normal_l2(y_true, y_pred)
+
+
+@keras.saving.register_keras_serializable(package="keras_depth")
+class DemonMotionLoss(keras.losses.Loss):
+    def __init__(self, rotation_weight: float = 1.0, translation_weight: float = 1.0, name: str = "demon_motion", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.rotation_weight, self.translation_weight = float(rotation_weight), float(translation_weight)
+
+    def call(self, y_true, y_pred):
+        return motion_l2(y_true, y_pred, self.rotation_weight, self.translation_weight)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rotation_weight": self.rotation_weight, "translation_weight": self.translation_weight}

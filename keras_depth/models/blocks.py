@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 
-from typing import Optional
-
 from keras_depth.kerasapi import keras, layers
 from keras_depth.spec import DepthSpec
+
+
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """Channel rounding of the MobileNet family (Keras' ``_depth``): a multiple of 8, never more than 10% down."""
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
 
 
 def conv_bn_relu(x, filters: int, kernel: int = 3, stride: int = 1, name: str = "conv"):

@@ -11,23 +11,15 @@ from typing import Callable, Sequence
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import layers
 from keras_depth.models.blocks import conv_bn_relu, separable_conv_bn_relu, upsample
+from keras_depth.registry import Registry, decorator
 
 Decoder = Callable[..., object]
-DECODERS: dict[str, Decoder] = {}
-
-
-def register_decoder(name: str) -> Callable[[Decoder], Decoder]:
-    def deco(fn: Decoder) -> Decoder:
-        DECODERS[name] = fn
-        return fn
-
-    return deco
+DECODERS: Registry[Decoder] = Registry("decoder")
+register_decoder = decorator(DECODERS)
 
 
 def get_decoder(name: str) -> Decoder:
-    if name not in DECODERS:
-        raise UsageError(f"decoder {name!r} is unknown (expected one of: {', '.join(sorted(DECODERS))})")
-    return DECODERS[name]
+    return DECODERS.get(name)
 
 
 def _check_filters(features: list, filters: Sequence[int]) -> None:

@@ -10,7 +10,7 @@ Outputs (names are the keys ``model.fit`` targets use):
 - ``normals``: unit surface normals of image 1 in camera-1 coordinates (x right, y down, z forward;
   facing the camera, so z < 0); [B, H, W, 3].
 - ``motion``: [B, 6], axis-angle rotation (radians) and unit translation of camera 2 in camera 1's frame,
-  i.e. ``T_rel = inv(T1) @ T2`` for camera-to-world poses T (``training.demon_training``).
+  i.e. ``T_rel = inv(T1) @ T2`` for camera-to-world poses T (``training.demon_targets``).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ that are not scaled with width. Written from blocks (no weights are downloaded).
 from __future__ import annotations
 
 from keras_depth.kerasapi import layers
-from keras_depth.models.mobilenetv3 import make_divisible
+from keras_depth.models.blocks import make_divisible
 
 # (expansion, kernel, stride, filters, repeats): EfficientNet-B0's stages.
 LITE0_STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]

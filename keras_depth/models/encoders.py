@@ -9,46 +9,22 @@ from typing import Callable, Optional
 
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
+from keras_depth.models.applications import check_weights, keras_application
+from keras_depth.models.efficientnet_lite import efficientnet_lite_features
+from keras_depth.models.mobilenetv3 import mobilenetv3_features, transfer_imagenet
+from keras_depth.registry import Registry, decorator
 
 Encoder = Callable[..., list]
-_ENCODERS: dict[str, Encoder] = {}
-
-
-def register_encoder(name: str) -> Callable[[Encoder], Encoder]:
-    def deco(fn: Encoder) -> Encoder:
-        _ENCODERS[name] = fn
-        return fn
-
-    return deco
+ENCODERS: Registry[Encoder] = Registry("encoder")
+register_encoder = decorator(ENCODERS)
 
 
 def get_encoder(name: str) -> Encoder:
-    if name not in _ENCODERS:
-        raise UsageError(f"encoder {name!r} is unknown (expected one of: {', '.join(sorted(_ENCODERS))})")
-    return _ENCODERS[name]
+    return ENCODERS.get(name)
 
 
 def encoder_names() -> list[str]:
-    return sorted(_ENCODERS)
-
-
-def _check_weights(weights: Optional[str]) -> Optional[str]:
-    if weights not in (None, "imagenet"):
-        raise UsageError(f"weights: expected None or 'imagenet', got {weights!r}")
-    return weights
-
-
-def _application(builder, inputs, weights, **kwargs):
-    """Build a Keras application on ``inputs``; 'imagenet' needs the network, so say so plainly."""
-    try:
-        return builder(input_tensor=inputs, include_top=False, weights=_check_weights(weights), **kwargs)
-    except Exception as e:  # download failures surface as several exception types
-        if weights == "imagenet":
-            raise UsageError(
-                f"weights='imagenet' could not be loaded ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
-                "it needs network access to Keras' weight store, or use weights=None"
-            ) from None
-        raise
+    return ENCODERS.names()
 
 
 @register_encoder("mobilenetv2")
@@ -57,7 +33,7 @@ def mobilenetv2_encoder(inputs, alpha: float = 0.35, weights: Optional[str] = No
     last bottleneck projection at 1/32 (skipping the 1280-wide head conv, which a decoder does not need)."""
     if not 0.35 <= alpha <= 1.0:
         raise UsageError(f"mobilenetv2 alpha: expected 0.35..1.0, got {alpha}")
-    base = _application(keras.applications.MobileNetV2, inputs, weights, alpha=alpha)
+    base = keras_application(keras.applications.MobileNetV2, inputs, weights, alpha=alpha)
     names = ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu", "block_16_project_BN"]
     return [base.get_layer(n).output for n in names]
 
@@ -75,14 +51,12 @@ def mobilenetv3large_encoder(inputs, alpha: float = 1.0, minimalistic: bool = Fa
 
 
 def _mobilenetv3(inputs, size: str, alpha: float, minimalistic: bool, weights: Optional[str]) -> list:
-    from keras_depth.models.mobilenetv3 import mobilenetv3_features, transfer_imagenet
-
     if weights == "imagenet" and alpha not in (0.75, 1.0):
         raise UsageError(f"mobilenetv3{size} alpha: Keras has ImageNet weights for 0.75 and 1.0 only, got {alpha}")
     if not 0.25 <= alpha <= 1.25:
         raise UsageError(f"mobilenetv3{size} alpha: expected 0.25..1.25, got {alpha}")
     feats = mobilenetv3_features(inputs, size, alpha, minimalistic)
-    if _check_weights(weights) == "imagenet":
+    if check_weights(weights) == "imagenet":
         # The weights go in after the graph exists: the rewrite differs from Keras' graph (see mobilenetv3.py).
         transfer_imagenet(keras.Model(inputs, feats), size, alpha, minimalistic)
     return feats
@@ -91,9 +65,7 @@ def _mobilenetv3(inputs, size: str, alpha: float, minimalistic: bool, weights: O
 @register_encoder("efficientnetlite0")
 def efficientnetlite0_encoder(inputs, width: float = 1.0, weights: Optional[str] = None) -> list:
     """EfficientNet-Lite0 from blocks; Keras ships no Lite weights, so only weights=None."""
-    from keras_depth.models.efficientnet_lite import efficientnet_lite_features
-
-    if _check_weights(weights) is not None:
+    if check_weights(weights) is not None:
         raise UsageError("efficientnetlite0: weights='imagenet' is not available (Keras applications have no EfficientNet-Lite); use weights=None")
     return efficientnet_lite_features(inputs, width)
 
@@ -102,7 +74,7 @@ def efficientnetlite0_encoder(inputs, width: float = 1.0, weights: Optional[str]
 def tiny_encoder(inputs, widths=(8, 16, 24, 32, 48), weights: Optional[str] = None) -> list:
     """A microcontroller-class encoder: a strided 3x3 stem, then one strided depthwise-separable block
     per scale (ReLU6); about 5k parameters with the default widths. No pretrained weights."""
-    if _check_weights(weights) is not None:
+    if check_weights(weights) is not None:
         raise UsageError("tiny encoder: weights='imagenet' is not available; use weights=None")
     if len(widths) != 5:
         raise UsageError(f"tiny encoder widths: expected 5 values (1/2 .. 1/32), got {list(widths)}")

@@ -12,12 +12,12 @@ transfer by name. Two rewrites, both exact, keep the graph int8-friendly:
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
+from keras_depth.models.applications import keras_application
+from keras_depth.models.blocks import make_divisible
 from keras_depth.models.quantize_configs import HardSwish
 
 # (expansion, filters, kernel ("k": 5 unless minimalistic), stride, squeeze-excite, activation)
@@ -35,12 +35,6 @@ _LARGE = [
     (6, 160, "k", 2, True, "hswish"), (6, 160, "k", 1, True, "hswish"), (6, 160, "k", 1, True, "hswish"),
 ]
 STACKS = {"small": _SMALL, "large": _LARGE}
-
-
-def make_divisible(v: float, divisor: int = 8) -> int:
-    """Keras' ``_depth``: round to a multiple of 8, never more than 10% down."""
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return new_v + divisor if new_v < 0.9 * v else new_v
 
 
 def _act(x, kind: str, name: str):
@@ -98,10 +92,8 @@ def mobilenetv3_features(inputs, size: str = "small", alpha: float = 1.0, minima
 def transfer_imagenet(model: keras.Model, size: str, alpha: float, minimalistic: bool) -> int:
     """Copy ImageNet weights from Keras' application into ``model`` by layer name, applying the two SE
     folds; returns how many layers were set. Raises UsageError when the weights cannot be fetched."""
-    from keras_depth.models.encoders import _application
-
     builder = {"small": keras.applications.MobileNetV3Small, "large": keras.applications.MobileNetV3Large}[size]
-    ref = _application(builder, keras.Input((224, 224, 3)), "imagenet", alpha=alpha, minimalistic=minimalistic, include_preprocessing=False)
+    ref = keras_application(builder, keras.Input((224, 224, 3)), "imagenet", alpha=alpha, minimalistic=minimalistic, include_preprocessing=False)
     return copy_reference_weights(ref, model)
 
 

@@ -4,7 +4,8 @@
 
 ``keras-depth models`` prints the table of these presets (docs/models.md is its output).
 """
-from keras_depth.models import register_preset
+from keras_depth.models.build import register_preset
+from keras_depth.models.demon import build_demon_pair
 from keras_depth.models.unet import build_unet
 
 # The spine's default: the lecture's U-Net on a MobileNetV2-0.35 encoder, nearest upsampling.
@@ -13,9 +14,8 @@ register_preset(
     build_unet,
     encoder="mobilenetv2",
     encoder_params={"alpha": 0.35},
-    # Slim full 3x3 convs: a batch of 16 at 128x128 trained in 0.68 s on 2 CPU cores, against 1.04 s
-    # for (96, 64, 32, 24, 16) and 1.05 s for a separable decoder of (64, 48, 32, 24, 16) (TF's
-    # depthwise backward is slow on CPU).
+    # Slim full 3x3 convs: faster to train on CPU than a wider or a separable decoder (TF's depthwise
+    # backward is slow on CPU; docs/training.md has the step times).
     decoder_filters=(64, 48, 32, 16, 8),
 )
 
@@ -89,8 +89,8 @@ register_preset(
 )
 
 # The same encoder with the depth predicted at 1/2 resolution and upsampled x2 (nearest): no decoder
-# stage at full resolution. Issue 5's latency target (int8 at 224x224 <= 0.5x the FastDepth int8 peer)
-# with margin; benchmarks/bench_models.py measures both in one run.
+# stage at full resolution, for issue 5's latency target (int8 at 224x224 <= 0.5x the FastDepth int8
+# peer); benchmarks/bench_models.py measures both in one run.
 register_preset(
     "tiny_unet_half",
     build_unet,
@@ -102,11 +102,5 @@ register_preset(
 )
 
 
-def _register_demon() -> None:
-    from keras_depth.models.demon import build_demon_pair
-
-    # Two-image depth + normals + camera motion (DeMoN, Ummenhofer et al. CVPR 2017), phone-sized.
-    register_preset("demon_pair", build_demon_pair)
-
-
-_register_demon()
+# Two-image depth + normals + camera motion (DeMoN, Ummenhofer et al. CVPR 2017), phone-sized.
+register_preset("demon_pair", build_demon_pair)

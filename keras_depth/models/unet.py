@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
 from keras_depth.models.blocks import depth_head, upsample
-from keras_depth.models.decoders import get_decoder, unet_decoder  # noqa: F401  (unet_decoder: old import path)
+from keras_depth.models.decoders import get_decoder
 from keras_depth.models.encoders import get_encoder
 from keras_depth.spec import DepthSpec
 

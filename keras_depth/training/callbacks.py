@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -12,6 +13,11 @@ import tensorflow as tf
 from keras_depth.io import atomic_write_with
 from keras_depth.kerasapi import keras
 from keras_depth.visualize import colorize
+
+
+def fit_verbosity(verbose: int) -> int:
+    """``model.fit``'s ``verbose``: the progress bar (1) only on a terminal, one line per epoch (2) in logs."""
+    return verbose if sys.stdout.isatty() or verbose != 1 else 2
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:

@@ -1,181 +1,78 @@
-"""Training the two-image ``demon_pair`` model on the synthetic generator's camera trajectories.
+"""``train.mode: demon``: the two-image ``demon_pair`` model on the synthetic generator's camera
+trajectories (DeMoN, Ummenhofer et al. CVPR 2017).
 
-Data: consecutive frames (i, i+1) of ``synthetic_sequence`` trajectories. The relative pose is
-``T_rel = inv(T1) @ T2`` for camera-to-world poses T1, T2: the pose of camera 2 in camera 1's frame
-(it maps camera-2 coordinates to camera-1 coordinates; its translation is camera 2's centre seen from
-camera 1). Note that ``synthetic_sequence``'s docstring describes the inverse map ``inv(T2) @ T1``
-(the motion of points); the two differ by inversion only. As in DeMoN (Ummenhofer et al. CVPR 2017,
-Sec. 3), the translation is normalised to unit length and the depth of image 1 is expressed in the
-same unit: the target inverse depth is ``xi = |t| / depth``. Surface normals come from the depth and
-intrinsics (back-projected points, cross product of their image-space derivatives).
+Data: ``data.train`` (and, if not empty, ``data.val``) entries ``{type: synthetic_sequence, split,
+count, sequence_length}``: ``count`` frames rendered at ``data.image_size`` as ``count //
+sequence_length`` trajectories; the pairs (i, i + ``train.demon.pair_step``) of each trajectory are
+the samples, their targets from ``demon_targets``.
 
-Losses (DeMoN Sec. 4): L1 on the scale-normalised inverse depth; the scale-invariant gradient loss
-(``keras_depth.losses.scale_invariant_gradient_loss``, Eq. 3-4) on it; L2 distance of the normals; L2
-of rotation (axis-angle) and of the unit translation. The loss weights are ours (``DemonLossWeights``).
+Losses (DeMoN Sec. 4, ``keras_depth.losses.demon``): L1 on the scale-normalised inverse depth plus
+its scale-invariant gradient loss (Eq. 3-4); L2 distance of the normals; L2 of the rotation
+(axis-angle) and of the unit translation; weighted by ``train.demon.loss_weights``. Adam at the
+constant ``train.learning_rate``.
 
-Run: ``python -m keras_depth.training.demon_training configs/demon_local.yaml`` (about a minute).
+The run is resumable and saved like every other (``training.artifacts``):
+``keras-depth train demon_local``.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
-import sys
+import shutil
+import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
-import yaml
 
+from keras_depth.config import Config, DemonLossWeights, save_config
+from keras_depth.data.synthetic import synthetic_sequence
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
-from keras_depth.losses.demon import scale_invariant_gradient_loss
+from keras_depth.losses.demon import DemonDepthLoss, DemonMotionLoss, DemonNormalLoss
+from keras_depth.models import build_model_from_config
+from keras_depth.training.artifacts import TrainResult, history_floats, save_trained_model
+from keras_depth.training.batchnorm import set_batchnorm_momentum
+from keras_depth.training.callbacks import AtomicModelCheckpoint, fit_verbosity
+from keras_depth.training.demon_targets import sequence_pairs
+from keras_depth.training.resume import check_backup_config
+from keras_depth.training.strategy import get_strategy
+
+DEMON_MODE = "demon"
+SEQUENCE_TYPE = "synthetic_sequence"
+SEQUENCE_OPTIONS = ("split", "count", "sequence_length")
+OUTPUTS = ("depth", "normals", "motion")
 
 
-# ----------------------------------------------------------------------------------------- geometry
-def relative_pose(pose1: np.ndarray, pose2: np.ndarray) -> np.ndarray:
-    """``inv(T1) @ T2``: camera 2's pose in camera 1's frame (4x4, from camera-to-world poses)."""
-    return np.linalg.inv(pose1.astype(np.float64)) @ pose2.astype(np.float64)
-
-
-def rotation_to_axis_angle(r: np.ndarray) -> np.ndarray:
-    """Axis-angle vector (unit axis x angle in radians) of a rotation matrix, for angles below pi."""
-    r = np.asarray(r, np.float64)
-    cos = np.clip((np.trace(r) - 1.0) / 2.0, -1.0, 1.0)
-    angle = np.arccos(cos)
-    vee = np.array([r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]]) / 2.0  # sin(angle) * axis
-    s = np.sin(angle)
-    return vee * (angle / s if s > 1e-8 else 1.0)
-
-
-def axis_angle_to_rotation(v: np.ndarray) -> np.ndarray:
-    """Rodrigues' formula."""
-    v = np.asarray(v, np.float64)
-    angle = np.linalg.norm(v)
-    if angle < 1e-12:
-        return np.eye(3)
-    k = v / angle
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
-
-
-def normals_from_depth(depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """Unit normals [H, W, 3] in camera coordinates (x right, y down, z forward), facing the camera,
-    from depth [H, W] (z-depth) and intrinsics (fx, fy, cx, cy); central differences, one-sided at edges."""
-    fx, fy, cx, cy = (float(v) for v in intrinsics)
-    h, w = depth.shape
-    u, v = np.meshgrid(np.arange(w, dtype=np.float64) + 0.5, np.arange(h, dtype=np.float64) + 0.5)
-    z = depth.astype(np.float64)
-    p = np.stack([(u - cx) / fx * z, (v - cy) / fy * z, z], axis=-1)
-    dpdv, dpdu = np.gradient(p, axis=(0, 1))
-    n = np.cross(dpdu, dpdv)
-    n *= np.where(np.sum(n * p, axis=-1, keepdims=True) > 0, -1.0, 1.0)  # face the camera
-    return (n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def pair_targets(depth1: np.ndarray, intrinsics1: np.ndarray, pose1: np.ndarray, pose2: np.ndarray) -> dict[str, np.ndarray]:
-    """DeMoN's targets for image 1 of a pair: scale-normalised inverse depth, normals, motion (6)."""
-    t_rel = relative_pose(pose1, pose2)
-    t = t_rel[:3, 3]
-    scale = float(np.linalg.norm(t))
-    if scale < 1e-9:
-        raise ValueError("pair_targets: the two cameras coincide (zero translation); DeMoN's normalisation needs a baseline")
-    motion = np.concatenate([rotation_to_axis_angle(t_rel[:3, :3]), t / scale]).astype(np.float32)
-    xi = (scale / np.maximum(depth1, 1e-6)).astype(np.float32)[..., None]
-    return {"depth": xi, "normals": normals_from_depth(depth1, intrinsics1), "motion": motion}
-
-
-def sequence_pairs(images: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, poses: np.ndarray, step: int = 1):
-    """(inputs, targets) numpy dicts for the pairs (i, i + step) of one or more sequences [N, T, ...]."""
-    xs1, xs2, ys = [], [], []
-    for s in range(images.shape[0]):
-        for i in range(images.shape[1] - step):
-            xs1.append(images[s, i])
-            xs2.append(images[s, i + step])
-            ys.append(pair_targets(depth[s, i, ..., 0] if depth.ndim == 5 else depth[s, i], intrinsics[s, i], poses[s, i], poses[s, i + step]))
-    x = {"image1": np.stack(xs1).astype(np.float32) / 255.0, "image2": np.stack(xs2).astype(np.float32) / 255.0}
-    y = {k: np.stack([t[k] for t in ys]) for k in ("depth", "normals", "motion")}
-    return x, y
-
-
-def demon_pair_dataset(split: str, count: int, sequence_length: int, height: int, width: int, seed: int,
-                       cache_dir: str, batch_size: int, step: int = 1, shuffle: bool = True) -> tf.data.Dataset:
-    """Pairs of consecutive frames of cached synthetic trajectories, batched, ready for ``model.fit``."""
-    from keras_depth.data.synthetic_dataset import synthetic_sequence
-
-    seqs = list(synthetic_sequence(split, count, sequence_length, height, width, seed, cache_dir).as_numpy_iterator())
+def _entry_pairs(config: Config, entry: object, where: str) -> tuple[dict, dict]:
+    if not isinstance(entry, dict) or entry.get("type") != SEQUENCE_TYPE:
+        raise UsageError(f"{where}: train.mode demon reads {{type: {SEQUENCE_TYPE}, {', '.join(SEQUENCE_OPTIONS)}}}, got {entry!r}")
+    unknown = sorted(set(entry) - {"type", *SEQUENCE_OPTIONS})
+    if unknown:
+        raise UsageError(f"{where}: unknown option(s) {unknown} (expected: {', '.join(SEQUENCE_OPTIONS)})")
+    options = {k: entry[k] for k in SEQUENCE_OPTIONS if k in entry}
+    h, w = config.data.image_size
+    seqs = list(synthetic_sequence(height=h, width=w, seed=config.seed, cache_dir=config.data.cache_dir,
+                                   strict=config.data.strict, **options).as_numpy_iterator())
     if not seqs:
-        raise UsageError(f"demon data: no sequence in {split} (count {count} < sequence_length {sequence_length}?)")
+        raise UsageError(f"{where}: no trajectory (count below sequence_length?)")
     stack = lambda k: np.stack([s[k] for s in seqs])  # noqa: E731
-    x, y = sequence_pairs(stack("image"), stack("depth"), stack("intrinsics"), stack("poses"), step)
+    # Samples and the targets share keras_depth.geometry's +0.5 pixel-centre convention.
+    intrinsics = stack("intrinsics").astype(np.float64)
+    return sequence_pairs(stack("image"), stack("depth"), intrinsics, stack("poses"), config.train.demon.pair_step)
+
+
+def demon_pair_dataset(config: Config, split: str, shuffle: bool = True) -> Optional[tf.data.Dataset]:
+    """The batched (inputs, targets) pairs of ``data.<split>``; None when that list is empty."""
+    entries = getattr(config.data, split)
+    if not entries:
+        return None
+    parts = [_entry_pairs(config, e, f"data.{split}[{i}]") for i, e in enumerate(entries)]
+    x = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+    y = {k: np.concatenate([p[1][k] for p in parts]) for k in OUTPUTS}
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
-        ds = ds.shuffle(len(y["motion"]), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size)
-
-
-# ------------------------------------------------------------------------------------------- losses
-def inverse_depth_l1(xi_true: tf.Tensor, xi_pred: tf.Tensor) -> tf.Tensor:
-    """DeMoN's depth loss: L1 on the (scale-normalised) inverse depth, mean over pixels."""
-    return tf.reduce_mean(tf.abs(xi_pred - xi_true))
-
-
-def normal_l2(n_true: tf.Tensor, n_pred: tf.Tensor) -> tf.Tensor:
-    """DeMoN's normal loss: Euclidean distance of the normal vectors, mean over pixels."""
-    return tf.reduce_mean(tf.sqrt(tf.reduce_sum(tf.square(n_pred - n_true), axis=-1) + 1e-12))
-
-
-def motion_l2(m_true: tf.Tensor, m_pred: tf.Tensor, rotation_weight: float = 1.0, translation_weight: float = 1.0) -> tf.Tensor:
-    """DeMoN's motion losses: ||r - r*||_2 and ||t - t*||_2 (t unit length), weighted, batch mean."""
-    r = tf.norm(m_pred[:, :3] - m_true[:, :3] + 1e-12, axis=-1)
-    t = tf.norm(m_pred[:, 3:] - m_true[:, 3:] + 1e-12, axis=-1)
-    return tf.reduce_mean(rotation_weight * r + translation_weight * t)
-
-
-@dataclasses.dataclass
-class DemonLossWeights:
-    depth: float = 1.0
-    gradient: float = 1.0
-    normals: float = 1.0
-    rotation: float = 10.0  # rotations between neighbouring frames are a few hundredths of a radian
-    translation: float = 1.0
-
-
-@keras.saving.register_keras_serializable(package="keras_depth")
-class DemonDepthLoss(keras.losses.Loss):
-    """L1 on inverse depth + weight x scale-invariant gradient loss (both on xi)."""
-
-    def __init__(self, gradient_weight: float = 1.0, name: str = "demon_depth", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.gradient_weight = float(gradient_weight)
-
-    def call(self, y_true, y_pred):
-        return inverse_depth_l1(y_true, y_pred) + self.gradient_weight * scale_invariant_gradient_loss(y_true, y_pred)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "gradient_weight": self.gradient_weight}
-
-
-@keras.saving.register_keras_serializable(package="keras_depth")
-class DemonNormalLoss(keras.losses.Loss):
-    def __init__(self, name: str = "demon_normals", **kwargs):
-        super().__init__(name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        return normal_l2(y_true, y_pred)
-
-
-@keras.saving.register_keras_serializable(package="keras_depth")
-class DemonMotionLoss(keras.losses.Loss):
-    def __init__(self, rotation_weight: float = 1.0, translation_weight: float = 1.0, name: str = "demon_motion", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.rotation_weight, self.translation_weight = float(rotation_weight), float(translation_weight)
-
-    def call(self, y_true, y_pred):
-        return motion_l2(y_true, y_pred, self.rotation_weight, self.translation_weight)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "rotation_weight": self.rotation_weight, "translation_weight": self.translation_weight}
+        ds = ds.shuffle(len(y["motion"]), seed=config.seed, reshuffle_each_iteration=True)
+    return ds.batch(config.data.batch_size)
 
 
 def compile_demon(model: keras.Model, weights: DemonLossWeights, learning_rate: float) -> None:
@@ -187,56 +84,56 @@ def compile_demon(model: keras.Model, weights: DemonLossWeights, learning_rate: 
     )
 
 
-# ---------------------------------------------------------------------------------------------- run
-@dataclasses.dataclass
-class DemonConfig:
-    """``configs/demon_local.yaml``: data, model, optimisation and loss weights of a DeMoN run."""
-
-    output_dir: str = "runs/demon_local"
-    cache_dir: str = "runs/cache"
-    image_size: tuple = (64, 64)
-    train_count: int = 48
-    sequence_length: int = 8
-    seed: int = 0
-    batch_size: int = 8
-    epochs: int = 5
-    learning_rate: float = 2e-3
-    model_params: dict = dataclasses.field(default_factory=dict)
-    loss_weights: dict = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, overrides: Optional[dict] = None) -> "DemonConfig":
-        p = Path(path)
-        if not p.is_file():
-            raise UsageError(f"demon config not found: {p}")
-        data: dict[str, Any] = {**(yaml.safe_load(p.read_text()) or {}), **(overrides or {})}
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise UsageError(f"{p}: unknown key(s) {unknown}")
-        if "image_size" in data:
-            data["image_size"] = tuple(data["image_size"])
-        return cls(**data)
+def _check_options(config: Config) -> None:
+    t = config.train
+    if t.precise_bn_batches or t.mixed_precision:
+        raise UsageError("train.precise_bn_batches and train.mixed_precision: not available in train.mode demon")
+    if isinstance(t.demon.pair_step, bool) or t.demon.pair_step < 1:
+        raise UsageError(f"train.demon.pair_step: expected an integer >= 1, got {t.demon.pair_step!r}")
 
 
-def run_demon_training(cfg: DemonConfig, verbose: int = 0) -> tuple[keras.Model, dict]:
-    """Build ``demon_pair``, train it with ``model.fit``; returns the model and the history."""
-    from keras_depth.models import build_model
-
-    keras.utils.set_random_seed(cfg.seed)
-    h, w = cfg.image_size
-    ds = demon_pair_dataset("train", cfg.train_count, cfg.sequence_length, h, w, cfg.seed, cfg.cache_dir, cfg.batch_size)
-    model = build_model("demon_pair", (h, w, 3), **cfg.model_params)
-    compile_demon(model, DemonLossWeights(**cfg.loss_weights), cfg.learning_rate)
-    hist = model.fit(ds, epochs=cfg.epochs, verbose=verbose)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    out = Path(cfg.output_dir)
+def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -> TrainResult:
+    """``train`` for ``train.mode: demon``; writes the same files as every mode."""
+    _check_options(config)
+    t = config.train
+    out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "history.json").write_text(json.dumps(history, indent=2))
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
-    return model, history
+    if not resume:
+        shutil.rmtree(out / "backup", ignore_errors=True)
+    check_backup_config(config, out / "backup")
+    keras.utils.set_random_seed(config.seed)
+    save_config(config, out / "config.json")
+    train_ds = demon_pair_dataset(config, "train")
+    if train_ds is None:
+        raise UsageError(f"config key 'data.train': expected a non-empty list of {SEQUENCE_TYPE} entries")
+    val_ds = demon_pair_dataset(config, "val", shuffle=False)
+    if t.steps_per_epoch:
+        train_ds = train_ds.repeat()
 
+    with get_strategy(t.distribute).scope():
+        model = build_model_from_config(config.model, config.data.image_size)
+        missing = [k for k in OUTPUTS if k not in model.output_names]
+        if missing:
+            raise UsageError(f"model.name {config.model.name!r}: train.mode demon needs the outputs {list(OUTPUTS)} "
+                             f"(the demon_pair preset), got {model.output_names}")
+        set_batchnorm_momentum(model, t.batchnorm_momentum)
+        compile_demon(model, t.demon.loss_weights, t.learning_rate)
 
-if __name__ == "__main__":
-    cfg = DemonConfig.from_yaml(sys.argv[1] if len(sys.argv) > 1 else "configs/demon_local.yaml")
-    _, history = run_demon_training(cfg, verbose=2)
-    print(json.dumps({k: [round(v, 4) for v in vals] for k, vals in history.items()}))
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
+        keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
+        keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
+    ]
+    if val_ds is not None:
+        callbacks.insert(1, AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss"))
+    start = time.time()
+    hist = model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
+                     callbacks=callbacks, verbose=fit_verbosity(t.verbose))
+    seconds = time.time() - start
+    shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
+    if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
+        raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
+    history = history_floats(hist.history)
+    model_path = save_trained_model(model, config, history, out)
+    return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)

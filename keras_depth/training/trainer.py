@@ -9,16 +9,15 @@ Training modes (``train.mode``), all through ``model.fit``:
   al., TPAMI 2022, Sec. 5); the spec's semantics is relative or affine_disparity.
 - ``self-supervised-stereo``: Monodepth on rectified pairs alone (``keras_depth.training.stereo``);
   the spec's kind is disparity.
+- ``demon``: the two-image ``demon_pair`` model on synthetic camera trajectories
+  (``keras_depth.training.demon_training``); the spec's kind is disparity.
 
 Whatever the mode, the saved ``model.keras`` is the flat inference model.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
+import inspect
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -29,36 +28,27 @@ import tensorflow as tf
 import keras_depth.data.semantics_view  # noqa: F401  (registers the "semantics_view" dataset type)
 from keras_depth.config import Config, save_config
 from keras_depth.data.pipeline import make_dataset, split_size
+from keras_depth.data.stereo_pipeline import make_stereo_dataset
 from keras_depth.errors import UsageError
-from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
+from keras_depth.losses import LOSSES, build_loss
+from keras_depth.metrics.keras_metrics import AbsRel, Delta1
 from keras_depth.models import build_model_from_config
 from keras_depth.spec import DepthSpec
-from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, save_model_atomic
+from keras_depth.training.artifacts import TrainResult, history_floats, load_trained_model, save_trained_model
+from keras_depth.training.batchnorm import recompute_batchnorm_statistics, set_batchnorm_momentum
+from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
+from keras_depth.training.demon_training import DEMON_MODE, train_demon
+from keras_depth.training.resume import check_backup_config
+from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy
 
 SUPERVISED_MODES = ("supervised-metric", "relative")
 STEREO_MODE = "self-supervised-stereo"
-MODES = (*SUPERVISED_MODES, STEREO_MODE)
-
-
-@dataclasses.dataclass
-class TrainResult:
-    model: keras.Model
-    model_path: Path
-    history: dict
-    seconds: float
-
-
-def model_meta(config: Config) -> dict:
-    """What prediction needs besides the weights (monodepth2 keeps this next to the model)."""
-    h, w = config.data.image_size
-    return {
-        "input": {"height": h, "width": w, "channel_order": "RGB", "normalization": {"scale": [1 / 255.0] * 3, "offset": [0.0] * 3}},
-        "spec": config.model.spec,
-        "model": {"name": config.model.name, "params": config.model.params},
-        "config_sha256": config.sha256(),
-    }
+MODES = (*SUPERVISED_MODES, STEREO_MODE, DEMON_MODE)
+# load_trained_model: runs are read back through this module (export, evaluate, benchmark).
+__all__ = ["MODES", "TrainResult", "check_mode", "compile_model", "load_trained_model", "loss_terms",
+           "steps_per_epoch", "train", "training_metrics"]
 
 
 def check_mode(config: Config) -> DepthSpec:
@@ -71,7 +61,7 @@ def check_mode(config: Config) -> DepthSpec:
         raise UsageError(f"model.spec.semantics: train.mode {mode} trains metric depth, got {spec.semantics!r}")
     if mode == "relative" and spec.semantics == "metric":
         raise UsageError(f"model.spec.semantics: train.mode relative learns relative or affine_disparity, got 'metric'")
-    if mode == STEREO_MODE and spec.kind != "disparity":
+    if mode in (STEREO_MODE, DEMON_MODE) and spec.kind != "disparity":
         raise UsageError(f"model.spec.kind: train.mode {mode} predicts disparity, got {spec.kind!r}")
     return spec
 
@@ -79,15 +69,12 @@ def check_mode(config: Config) -> DepthSpec:
 def loss_terms(config: Config) -> list[dict]:
     """``train.losses`` with ``prediction`` defaulting to the spec's output kind, so a loss reads a
     disparity head as disparity unless the config says otherwise."""
-    import inspect
-
-    from keras_depth.losses import LOSSES
-
     kind = DepthSpec.from_dict(config.model.spec).kind
     terms = []
     for term in config.train.losses:
         term = dict(term) if isinstance(term, dict) else term
-        cls = LOSSES.get(term.get("name")) if isinstance(term, dict) else None
+        name = term.get("name") if isinstance(term, dict) else None
+        cls = LOSSES.get(name) if name in LOSSES else None
         if cls is not None and "prediction" in inspect.signature(cls.__init__).parameters:
             term.setdefault("prediction", kind)
         terms.append(term)
@@ -99,8 +86,6 @@ def training_metrics(config: Config) -> list:
 
     They read the output as the spec says and align as ``eval.alignment`` says (e.g. lstsq_disparity
     for a relative model), so the numbers in the logs are the evaluator's."""
-    from keras_depth.metrics.keras_metrics import AbsRel, Delta1
-
     kind = DepthSpec.from_dict(config.model.spec).kind
     alignment = config.eval.alignment
     return [AbsRel(alignment=alignment, prediction=kind), Delta1(alignment=alignment, prediction=kind)]
@@ -109,9 +94,6 @@ def training_metrics(config: Config) -> list:
 def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epochs: int, learning_rate: float) -> None:
     """Optimizer (AdamW, warmup + cosine decay), loss and metrics of ``config``. In stereo mode
     ``model`` is the ``StereoTrainer`` (its loss is its own); supervised modes take the flat model."""
-    from keras_depth.losses import build_loss
-    from keras_depth.training.stereo import StereoTrainer
-
     t = config.train
     total = max(1, steps_per_epoch * epochs)
     warmup = min(int(t.warmup_epochs * steps_per_epoch), total - 1)
@@ -146,6 +128,8 @@ def steps_per_epoch(config: Config, split: str, override: Optional[int]) -> int:
 def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -> TrainResult:
     """Train ``config``; re-running the same command after an interruption resumes (BackupAndRestore)."""
     spec = check_mode(config)
+    if config.train.mode == DEMON_MODE:
+        return train_demon(config, resume, extra_callbacks)
     stereo = config.train.mode == STEREO_MODE
     if config.train.precise_bn_batches < 0 or (stereo and config.train.precise_bn_batches):
         raise UsageError(f"train.precise_bn_batches: expected an integer >= 0 (supervised modes only), "
@@ -171,8 +155,6 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         set_batchnorm_momentum(model, config.train.batchnorm_momentum)
         fit_model = model
         if stereo:
-            from keras_depth.training.stereo import build_stereo_trainer
-
             fit_model = build_stereo_trainer(model, spec, config.train.stereo)
         compile_model(fit_model, config, steps, config.train.epochs, config.train.learning_rate)
 
@@ -185,7 +167,6 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
-    verbose = config.train.verbose if sys.stdout.isatty() or config.train.verbose != 1 else 2
     start = time.time()
     hist = fit_model.fit(
         train_ds,
@@ -193,7 +174,7 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         steps_per_epoch=steps,
         validation_data=val_ds,
         callbacks=callbacks,
-        verbose=verbose,
+        verbose=fit_verbosity(config.train.verbose),
     )
     seconds = time.time() - start
     shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
@@ -203,114 +184,12 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         t = time.time()
         n = recompute_batchnorm_statistics(model, train_ds, config.train.precise_bn_batches, strategy)
         print(f"  BatchNorm statistics recomputed over {n} training batches ({time.time() - t:.0f} s)", flush=True)
-    model_path = out / "model.keras"
-    save_model_atomic(model, model_path)
-    atomic_write_text(out / "model_meta.json", json.dumps(model_meta(config), indent=2))
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    atomic_write_text(out / "history.json", json.dumps(history, indent=2))
+    history = history_floats(hist.history)
+    model_path = save_trained_model(model, config, history, out)
     return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)
 
 
-# What a resumed run must share with the run that wrote the backup: all of these sections except
-# the keys that only change display, placement or where cached frames live.
-_RESUME_KEYS = ("seed", "data", "model", "train")
-_RESUME_FREE = {"train": ("verbose", "tensorboard_images", "distribute"), "data": ("cache_dir",)}
-BACKUP_CONFIG = "config.json"
-
-
-def _resume_fingerprint(config: Config) -> dict:
-    d = config.to_dict()
-    fp = {k: d[k] for k in _RESUME_KEYS}
-    for section, free in _RESUME_FREE.items():
-        fp[section] = {k: v for k, v in fp[section].items() if k not in free}
-    return json.loads(json.dumps(fp, sort_keys=True))
-
-
-def _changed_keys(a: object, b: object, prefix: str = "") -> list[str]:
-    """Dotted paths where two nested dicts differ (e.g. ``train.epochs``)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [p for k in sorted(set(a) | set(b)) for p in _changed_keys(a.get(k), b.get(k), f"{prefix}{k}.")]
-    return [] if a == b else [prefix.rstrip(".")]
-
-
-def check_backup_config(config: Config, backup: Path) -> None:
-    """Record ``config`` in ``backup``; a UsageError if it holds an interrupted run of another config.
-
-    BackupAndRestore restores whatever checkpoint it finds, so without this a changed model (or
-    epochs, hence a different LR schedule) would resume from the wrong run's weights and counters."""
-    record = backup / BACKUP_CONFIG
-    checkpoints = [p for p in backup.rglob("*") if p.is_file() and p != record] if backup.is_dir() else []
-    want = _resume_fingerprint(config)
-    if checkpoints:
-        try:
-            have = json.loads(record.read_text())
-        except (OSError, ValueError):
-            have = None
-        if have != want:
-            diff = _changed_keys(have, want) if isinstance(have, dict) else ["no config recorded"]
-            shown = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
-            raise UsageError(
-                f"{backup} holds an interrupted run of a different config ({shown}); "
-                f"to start over, re-run with --no-resume or delete {backup}"
-            )
-        return
-    backup.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(record, json.dumps(want, indent=2, sort_keys=True))
-
-
-def set_batchnorm_momentum(model: keras.Model, momentum: Optional[float]) -> None:
-    """Set every BatchNormalization layer's momentum (None: leave them). Only the moving-statistics
-    update uses it, so the inference graph is unchanged."""
-    if momentum is None:
-        return
-    if not 0.0 <= momentum < 1.0:
-        raise UsageError(f"train.batchnorm_momentum: expected a value in [0, 1), got {momentum!r}")
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = float(momentum)
-
-
-def recompute_batchnorm_statistics(model: keras.Model, dataset: tf.data.Dataset, batches: int,
-                                   strategy: Optional[tf.distribute.Strategy] = None) -> int:
-    """Precise BN (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021): set every BatchNormalization
-    layer's moving mean and variance to the average of its batch statistics over ``batches`` batches
-    of ``dataset`` (its first element per batch is the model input), the model running in training
-    mode as it did in ``fit``. Batch k is averaged in with momentum (k-1)/k, so the result is the
-    plain mean over the batches. Weights are untouched. Returns the number of batches used."""
-    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    if not bns or batches <= 0:
-        return 0
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        momentum = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="precise_bn_momentum")
-    saved = [layer.momentum for layer in bns]
-
-    def forward(x):
-        model(x, training=True)
-
-    @tf.function
-    def step(element):
-        strategy.run(forward, args=(element[0] if isinstance(element, (tuple, list)) else element,))
-
-    n = 0
-    try:
-        # A variable momentum is read when the step runs (a float would be baked into the trace);
-        # object.__setattr__ keeps Keras from tracking it as a weight of the layer.
-        for layer in bns:
-            object.__setattr__(layer, "momentum", momentum)
-        for element in strategy.experimental_distribute_dataset(dataset.take(batches)):
-            n += 1
-            momentum.assign((n - 1) / n)
-            step(element)
-    finally:
-        for layer, m in zip(bns, saved):
-            object.__setattr__(layer, "momentum", m)
-    return n
-
-
 def _stereo_datasets(config: Config, split: str) -> tf.data.Dataset:
-    from keras_depth.data.stereo_pipeline import make_stereo_dataset
-
     return make_stereo_dataset(config, split)
 
 
@@ -318,8 +197,6 @@ def _summary_batch(config: Config, stereo: bool) -> tuple[np.ndarray, np.ndarray
     """A few held-out images and their packed targets for the TensorBoard image summary."""
     n = max(1, config.train.tensorboard_images)
     if stereo:
-        from keras_depth.data.stereo_pipeline import make_stereo_dataset
-
         batch = next(iter(make_stereo_dataset(config, "val", batch_size=n, labels=True)))
         x, y = batch if isinstance(batch, tuple) else (batch, None)
         xs = x["image"].numpy()
@@ -327,11 +204,3 @@ def _summary_batch(config: Config, stereo: bool) -> tuple[np.ndarray, np.ndarray
         return xs, ys
     xs, ys = next(iter(make_dataset(config, "val", batch_size=n)))
     return xs.numpy(), ys.numpy()
-
-
-def load_trained_model(path: str | Path) -> keras.Model:
-    """A model written by ``train`` (no custom objects needed: the graph is stock Keras layers)."""
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"model not found: {p}")
-    return keras.models.load_model(p, compile=False)

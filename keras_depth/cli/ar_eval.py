@@ -1,0 +1,54 @@
+"""``keras-depth ar-eval --model M.tflite [--out X.mp4]``: occlusion accuracy of an exported model on
+a synthetic camera path whose true depth is known (``keras_depth.ar.synthetic_eval``).
+
+Prints the scores as JSON; with ``--out``, also writes the 4-panel mp4 (model | true occlusion | both
+depths) and the JSON beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from keras_depth.ar.synthetic_eval import synthetic_occlusion
+from keras_depth.cli.common import positive
+from keras_depth.errors import UsageError
+from keras_depth.io import atomic_write_text
+
+
+def _non_negative(name: str):
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise argparse.ArgumentTypeError(f"{name} expects an integer >= 0, got {text!r}")
+        return n
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="an exported .tflite with its manifest (.json) beside it")
+    parser.add_argument("--out", help="an .mp4 to write (4 panels); a .json goes beside it")
+    parser.add_argument("--count", type=positive(int, "--count"), default=24, help="frames of the path (default %(default)s)")
+    parser.add_argument("--seed", type=_non_negative("--seed"), default=0, help="generator seed (default %(default)s)")
+    parser.add_argument("--index", type=_non_negative("--index"), default=0, help="which trajectory of the seed (default %(default)s)")
+    parser.add_argument("--height", type=positive(int, "--height"), default=180, help="frame height (default %(default)s)")
+    parser.add_argument("--width", type=positive(int, "--width"), default=240, help="frame width (default %(default)s)")
+    parser.add_argument("--png-every", type=_non_negative("--png-every"), default=0, metavar="N",
+                        help="also save every Nth panel as PNG beside the mp4 (default 0: none)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.model).is_file():
+        raise UsageError(f"--model: {args.model} not found")
+    out = Path(args.out) if args.out else None
+    res = synthetic_occlusion(args.model, args.seed, args.count, args.height, args.width, index=args.index,
+                              out=out, png_every=args.png_every)
+    text = json.dumps(res, indent=2, sort_keys=True)
+    if out is not None:
+        atomic_write_text(out.with_suffix(".json"), text)
+    print(text)
+    return 0
