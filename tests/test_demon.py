@@ -64,6 +64,7 @@ def test_demon_pair_outputs():
     np.testing.assert_allclose(np.linalg.norm(y["normals"], axis=-1), 1.0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_demon_local_training_loss_falls(tmp_path, capsys):
     """``keras-depth train demon_local``: the main Config, train() dispatching on train.mode, and the run
     saved like every other (its model loads back through load_trained_model)."""

@@ -98,6 +98,7 @@ def _exported_output(variant: str, path: Path, images: np.ndarray) -> np.ndarray
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.slow
 def test_variant_matches_its_keras_model(exported, held_out, variant):
     config, model, qat, res = exported
     r = res[variant]
@@ -119,6 +120,7 @@ def test_variant_matches_its_keras_model(exported, held_out, variant):
     assert (m.input.height, m.input.width) == (64, 64) and (m.output.height, m.output.width) == (64, 64)
 
 
+@pytest.mark.slow
 def test_interfaces_and_static_shapes(exported):
     _, _, _, res = exported
     want = {"float32": "float32", "float16": "float32", "int8_dynamic": "float32", "int8_ptq": "uint8", "int8_qat": "uint8"}
@@ -131,6 +133,7 @@ def test_interfaces_and_static_shapes(exported):
         assert list(o["shape"]) == [1, 64, 64, 1], v
 
 
+@pytest.mark.slow
 def test_embedded_manifest_equals_json(exported):
     _, _, _, res = exported
     for v in VARIANTS[1:]:
@@ -139,6 +142,7 @@ def test_embedded_manifest_equals_json(exported):
         assert json.loads(path.with_suffix(".json").read_text())["training_config_sha256"] == exported[0].sha256()
 
 
+@pytest.mark.slow
 def test_op_report_coverage(exported):
     _, _, _, res = exported
     assert op_report(res["float32"].path)["int8_coverage"] == 0.0
@@ -150,6 +154,7 @@ def test_op_report_coverage(exported):
     assert (res["float32"].path.parent / "export_report.json").is_file()
 
 
+@pytest.mark.slow
 def test_saved_model_has_manifest_inside(exported):
     _, _, _, res = exported
     path = res["saved_model"].path

@@ -135,6 +135,7 @@ SLIM = {name: {"decoder_filters": (8, 8, 8, 8, 8)} for name in PRESETS if not na
 
 
 @pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.slow
 def test_preset_qat_int8_has_no_float_or_flex_ops(name):
     """QAT applies (quantize_apply succeeds and the QAT model runs); the int8 TFLite runs integer kernels
     only (uint8 IO converted by QUANTIZE at the input and output); no Flex or custom op; op list printed.
@@ -241,13 +242,14 @@ def test_models_cli_table_keeps_measured_section(tmp_path):
     """``keras-depth models`` regenerates the table and keeps the section bench_upsampling.py wrote."""
     import argparse
 
-    from keras_depth.models import cli
+    from export.preset_table import KEPT_SECTION
+    from keras_depth.cli import models as cli
 
     out = tmp_path / "models.md"
-    out.write_text("old table\n\n" + cli.KEPT_SECTION + " ... -->\nmeasured figures\n")
+    out.write_text("old table\n\n" + KEPT_SECTION + " ... -->\nmeasured figures\n")
     p = argparse.ArgumentParser()
     cli.add_arguments(p)
     assert cli.run(p.parse_args(["--quick", "--presets", "tiny_unet", "--out", str(out)])) == 0
     text = out.read_text()
     assert "| `tiny_unet` | 0.013 M |" in text and "old table" not in text
-    assert text.endswith(cli.KEPT_SECTION + " ... -->\nmeasured figures\n")
+    assert text.endswith(KEPT_SECTION + " ... -->\nmeasured figures\n")

@@ -54,6 +54,7 @@ def test_precise_bn_batches_is_checked(tmp_path):
         train(cfg)
 
 
+@pytest.mark.slow
 def test_training_with_precise_bn_saves_the_recomputed_statistics(tmp_path):
     """End to end: with train.precise_bn_batches the saved model's moving statistics are the batch
     statistics' mean (what a fresh recomputation gives, up to augmentation), not what fit left; the

@@ -56,6 +56,7 @@ def _assert_learns(history: dict, untrained: dict, metric_prefix: str = ""):
     assert trained_ar < untrained[ar], f"held-out {ar}: untrained {untrained[ar]:.3f}, trained {trained_ar:.3f}"
 
 
+@pytest.mark.slow
 def test_supervised_metric_mode_learns(tmp_path, cache_dir):
     from keras_depth.data.pipeline import make_dataset
     from keras_depth.training.trainer import train
@@ -68,6 +69,7 @@ def test_supervised_metric_mode_learns(tmp_path, cache_dir):
     assert (tmp_path / "run" / "model.keras").is_file()
 
 
+@pytest.mark.slow
 def test_relative_mode_learns_from_mixed_semantics(tmp_path, cache_dir):
     """``relative_local`` (ssi_gm, ssi: median, alpha 0.2; 100 steps) on metric, relative and
     affine-disparity samples, scored on 48 held-out metric renders after least-squares alignment in
@@ -100,6 +102,7 @@ def _stereo_pairs(cfg, split: str):
     return images, disparity, fx_b
 
 
+@pytest.mark.slow
 def test_stereo_mode_recovers_disparity(tmp_path, cache_dir):
     """Label-free recovery on the TRAINING pairs: ``stereo_local`` trains on 16 fixed rendered pairs
     (no depth, no disparity; 100 steps) and its left-disparity output is then scored against the
