@@ -112,3 +112,29 @@ def test_config_overrides_merge_and_types():
 def test_config_hash_changes_with_content():
     a, b = load_config(LOCAL), load_config(LOCAL, ["seed=1"])
     assert a.sha256() == load_config(LOCAL).sha256() and a.sha256() != b.sha256()
+
+
+@pytest.mark.parametrize("flag,value", [("--threads", "0"), ("--threads", "two"), ("--threads", "1,-2"),
+                                        ("--runs", "-1"), ("--resolutions", "0x0"), ("--resolutions", "12x")])
+def test_benchmark_numbers_are_checked_at_parse_time(capsys, flag, value):
+    code, err = _run(capsys, "benchmark", str(LOCAL), flag, value)
+    assert code == 2 and len(err) == 1 and flag in err[0] and repr(value.split(",")[-1]) in err[0], err
+
+
+def test_common_argument_types():
+    import argparse
+
+    from keras_depth.cli.common import csv_of, hw_pair, non_negative, positive
+
+    pos = positive(float, "--x")
+    assert pos("0.5") == 0.5
+    for bad in ("0", "-1", "nan", "inf", "x"):
+        with pytest.raises(argparse.ArgumentTypeError, match="--x expects a positive number"):
+            pos(bad)
+    nn = non_negative(int, "--n")
+    assert nn("0") == 0 and nn("7") == 7
+    with pytest.raises(argparse.ArgumentTypeError, match="--n expects an integer >= 0"):
+        nn("-1")
+    assert csv_of(hw_pair, "--r")("128x96, 64") == [(128, 96), (64, 64)]
+    with pytest.raises(argparse.ArgumentTypeError):
+        csv_of(hw_pair, "--r")(" , ")

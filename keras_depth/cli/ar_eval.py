@@ -11,33 +11,20 @@ import json
 from pathlib import Path
 
 from keras_depth.ar.synthetic_eval import synthetic_occlusion
-from keras_depth.cli.common import positive
+from keras_depth.cli.common import non_negative, positive
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
-
-
-def _non_negative(name: str):
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            n = -1
-        if n < 0:
-            raise argparse.ArgumentTypeError(f"{name} expects an integer >= 0, got {text!r}")
-        return n
-
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="an exported .tflite with its manifest (.json) beside it")
     parser.add_argument("--out", help="an .mp4 to write (4 panels); a .json goes beside it")
     parser.add_argument("--count", type=positive(int, "--count"), default=24, help="frames of the path (default %(default)s)")
-    parser.add_argument("--seed", type=_non_negative("--seed"), default=0, help="generator seed (default %(default)s)")
-    parser.add_argument("--index", type=_non_negative("--index"), default=0, help="which trajectory of the seed (default %(default)s)")
+    parser.add_argument("--seed", type=non_negative(int, "--seed"), default=0, help="generator seed (default %(default)s)")
+    parser.add_argument("--index", type=non_negative(int, "--index"), default=0, help="which trajectory of the seed (default %(default)s)")
     parser.add_argument("--height", type=positive(int, "--height"), default=180, help="frame height (default %(default)s)")
     parser.add_argument("--width", type=positive(int, "--width"), default=240, help="frame width (default %(default)s)")
-    parser.add_argument("--png-every", type=_non_negative("--png-every"), default=0, metavar="N",
+    parser.add_argument("--png-every", type=non_negative(int, "--png-every"), default=0, metavar="N",
                         help="also save every Nth panel as PNG beside the mp4 (default 0: none)")
 
 

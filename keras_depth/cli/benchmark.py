@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from keras_depth.cli.common import add_config_arguments, config_from_args, csv_list
+from keras_depth.cli.common import add_config_arguments, config_from_args, csv_of, hw_pair, positive
 from keras_depth.errors import UsageError
 
 
@@ -15,28 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a .tflite to time (repeatable; default: OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--peer", action="append", default=None, metavar="NAME",
                         help="peer model to run in the same process (repeatable; default: export.peers)")
-    parser.add_argument("--resolutions", help="comma-separated HxW to re-export the run's model at "
+    parser.add_argument("--resolutions", type=csv_of(hw_pair, "--resolutions"), help="comma-separated HxW to re-export the run's model at "
                         "(default: export.benchmark_resolutions)")
     parser.add_argument("--variants", help="variants to re-export per resolution (default: export.variants)")
-    parser.add_argument("--threads", help="comma-separated thread counts (default: export.benchmark_threads)")
-    parser.add_argument("--runs", type=int, help="timed invokes per model (default: export.benchmark_runs)")
+    parser.add_argument("--threads", type=csv_of(positive(int, "--threads"), "--threads"), help="comma-separated thread counts (default: export.benchmark_threads)")
+    parser.add_argument("--runs", type=positive(int, "--runs"), help="timed invokes per model (default: export.benchmark_runs)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--out", help="folder for benchmark.{md,json} (default: OUTPUT_DIR/benchmark)")
-
-
-def _hw(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-        return h, w
-    except ValueError:
-        raise UsageError(f"--resolutions: expected HxW like 128x128, got {text!r}") from None
-
-
-def _threads(text: str) -> list[int]:
-    try:
-        return [int(t) for t in csv_list(text)]
-    except ValueError:
-        raise UsageError(f"--threads: expected positive integers, got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     e = config.export
     src = Path(config.output_dir)
     out = Path(args.out) if args.out else src / "benchmark"
-    threads = _threads(args.threads) if args.threads else [int(t) for t in e.benchmark_threads]
+    threads = args.threads if args.threads else [int(t) for t in e.benchmark_threads]
     if not threads or any(t < 1 for t in threads):
         raise UsageError(f"--threads: expected positive integers, got {threads}")
     runs = args.runs or e.benchmark_runs
-    resolutions = [_hw(r) for r in csv_list(args.resolutions)] if args.resolutions else [tuple(r) for r in e.benchmark_resolutions]
+    resolutions = args.resolutions if args.resolutions else [tuple(r) for r in e.benchmark_resolutions]
     from export.benchmark import benchmark_models, export_at_resolution, write_benchmark
     from export.manifest import read_manifest
     from export.peers import peer_path

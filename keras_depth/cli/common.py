@@ -8,6 +8,7 @@ subcommand turns its arguments into typed values before calling it.
 from __future__ import annotations
 
 import argparse
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence
@@ -71,17 +72,37 @@ def csv_list(text: Optional[str]) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
-def positive(kind: type, name: str):
-    """An argparse ``type=`` that accepts only positive numbers of ``kind`` and names the flag."""
+def positive(kind: type, name: str, allow_zero: bool = False):
+    """An argparse ``type=`` that accepts only finite positive numbers of ``kind`` (or >= 0 with
+    ``allow_zero``) and names the flag."""
+    noun = {"int": "integer", "float": "number"}.get(kind.__name__, kind.__name__)
+    want = f"an {noun} >= 0" if allow_zero and noun == "integer" else f"a {noun} >= 0" if allow_zero else f"a positive {noun}"
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} expects a positive {kind.__name__}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} expects a positive {kind.__name__}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"{name} expects {want}, got {text!r}") from None
+        # NaN fails every comparison, so it is caught by asking for what is valid.
+        if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
+            raise argparse.ArgumentTypeError(f"{name} expects {want}, got {text!r}")
         return value
+
+    return parse
+
+
+def non_negative(kind: type, name: str):
+    return positive(kind, name, allow_zero=True)
+
+
+def csv_of(item, name: str):
+    """An argparse ``type=`` for a comma-separated list whose items parse with ``item``."""
+
+    def parse(text: str) -> list:
+        items = csv_list(text)
+        if not items:
+            raise argparse.ArgumentTypeError(f"{name} expects a comma-separated list, got {text!r}")
+        return [item(t) for t in items]
 
     return parse
 

@@ -9,7 +9,6 @@ docstring). Nothing here loads TensorFlow: the demo runs the exported model with
 from __future__ import annotations
 
 import argparse
-import math
 
 from keras_depth.ar.demo import DEFAULT_MAX_WIDTH, DEFAULT_SIZE_FRACTION, DEFAULT_YAW_DEG, DemoOptions, run_demo
 from keras_depth.ar.temporal import DEFAULT_ALPHA
@@ -32,18 +31,6 @@ def _numbers(kind: type, n: int, name: str):
     return parse
 
 
-def _finite_positive(name: str):
-    check = positive(float, name)
-
-    def parse(text: str) -> float:
-        value = check(text)
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{name} expects a positive float, got {text!r}")
-        return value
-
-    return parse
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="an exported .tflite with its manifest (.json) beside it")
     parser.add_argument("--input", required=True, help="a video file, a folder of images, or a camera index (0, 1, ...)")
@@ -52,21 +39,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--anchor-pixel", type=_numbers(int, 2, "--anchor-pixel"), metavar="X,Y",
                        help="put the object at the scene depth at this pixel of the input frames (picked on the first frame)")
-    where.add_argument("--distance", type=_finite_positive("--distance"), metavar="METERS",
+    where.add_argument("--distance", type=positive(float, "--distance"), metavar="METERS",
                        help="put the object this far away on the ray through the image centre; "
                             "relative models are aligned each frame so that pixel is that far")
     parser.add_argument("--pick", action="store_true", help="click the anchor pixel on the first frame (needs a display)")
-    parser.add_argument("--size", type=_finite_positive("--size"), metavar="METERS",
+    parser.add_argument("--size", type=positive(float, "--size"), metavar="METERS",
                         help=f"object edge (default {DEFAULT_SIZE_FRACTION} x its distance)")
     parser.add_argument("--yaw", type=float, default=DEFAULT_YAW_DEG, help="object yaw in degrees (default %(default)s)")
     parser.add_argument("--spin", type=float, default=0.0, help="added yaw per frame in degrees (default 0)")
-    parser.add_argument("--hfov", type=_finite_positive("--hfov"), default=None,
+    parser.add_argument("--hfov", type=positive(float, "--hfov"), default=None,
                         help="horizontal field of view of the input frames, degrees (default 65, as depth-core)")
     parser.add_argument("--intrinsics", type=_numbers(float, 4, "--intrinsics"), metavar="FX,FY,CX,CY",
                         help="camera intrinsics of the input frames in pixels (pixel centres at integers)")
     parser.add_argument("--sparse-points", metavar="FILE", help="metric points to align to: lines 'x y depth' or 'frame x y depth'")
     parser.add_argument("--stabilize", action="store_true", help="EMA of the alignment and of disparity in static regions")
-    parser.add_argument("--alpha", type=_finite_positive("--alpha"), default=None, help=f"EMA weight of the new frame (default {DEFAULT_ALPHA})")
+    parser.add_argument("--alpha", type=positive(float, "--alpha"), default=None, help=f"EMA weight of the new frame (default {DEFAULT_ALPHA})")
     parser.add_argument("--max-frames", type=positive(int, "--max-frames"), metavar="N", help="stop after N frames")
     parser.add_argument("--png-every", type=int, default=0, metavar="N", help="also save every Nth output frame as PNG beside the mp4")
     parser.add_argument("--max-width", type=positive(int, "--max-width"), default=DEFAULT_MAX_WIDTH,

@@ -14,19 +14,9 @@ from pathlib import Path
 
 from keras_depth.ar.temporal import DEFAULT_ALPHA, DEFAULT_STATIC_THRESHOLD
 from keras_depth.ar.temporal_eval import DEFAULT_TEMPORAL_FRAMES, FlickerOptions, default_temporal_input, flicker_report
-from keras_depth.cli.common import add_config_arguments, config_from_args
+from keras_depth.cli.common import add_config_arguments, config_from_args, non_negative
 
 DEFAULT_CONFIG = "quickstart"
-
-
-def _frames(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"--frames expects N >= 0 (0: all), got {text!r}")
-    return n
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a .tflite with its manifest (repeatable; default: OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--input", default=str(default_temporal_input()),
                         help="video file, image folder, or folder holding one video (default: %(default)s)")
-    parser.add_argument("--frames", type=_frames, default=DEFAULT_TEMPORAL_FRAMES, metavar="N",
+    parser.add_argument("--frames", type=non_negative(int, "--frames"), default=DEFAULT_TEMPORAL_FRAMES, metavar="N",
                         help="first N frames (default %(default)s; 0: all)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_STATIC_THRESHOLD,
                         help="a pixel counts as static when its grey level changes by less (default %(default)s)")
