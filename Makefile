@@ -3,6 +3,9 @@
 #   make test   - create the same .venv, then run the whole test suite (import contracts, Kotlin depth-core, Python)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
+# pytest-xdist workers (whole test files per worker, so module fixtures run once).
+PYTEST_WORKERS ?= logical
+PYTEST := $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -22,7 +25,7 @@ demo: setup
 	$(VENV)/bin/keras-depth quickstart
 
 test-python: setup
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 # The layer contract of docs/architecture.md (.importlinter): a wrong arrow fails the build.
 lint-imports: setup
@@ -30,7 +33,7 @@ lint-imports: setup
 
 # Everything but the end-to-end runs marked slow: under 3 minutes on 2 cores.
 test-fast: lint-imports
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # depth-core (the Android demo's model-facing logic) on the JVM: JDK + junit4 from Debian,
 # kotlinc from the npm registry, installed by its setup script when missing.

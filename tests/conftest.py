@@ -11,6 +11,14 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one pytest worker per core (pytest-xdist, whole files per worker). Each worker
+    # then takes one core's worth of threads: the tiny models of the tests are mostly Python- and
+    # op-overhead-bound, so two single-threaded workers beat one two-threaded process
+    # (docs/architecture.md). Set before any test imports TensorFlow; CLI subprocesses inherit it.
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
 import keras_depth  # noqa: F401  (sets TF_USE_LEGACY_KERAS before any test imports TensorFlow)
 from keras_depth.paths import ENV_VAR, shared_dir as _shared_dir
 
