@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import keras_depth.cli as cli
 from export.benchmark import markdown, resize_model
@@ -14,6 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
 
 
+@pytest.mark.shared  # the FastDepth peer file from ../shared
 def test_benchmark_cli_times_our_files_and_peers_in_one_process(tmp_path):
     ours = stage_peer("fastdepth_224_int8", tmp_path / "models")  # any .tflite with a manifest stands in for ours
     out = tmp_path / "bench"
@@ -50,6 +52,7 @@ def test_resize_model_keeps_weights(tmp_path):
     assert markdown([], "t").startswith("# t")
 
 
+@pytest.mark.shared  # the FastDepth peer file from ../shared
 def test_one_latency_timer_round_robin_or_one_after_another():
     """export.latency.measure_latency, as the benchmark (one model after another) and the preset table
     (round-robin with the peer) use it: every model timed ``runs`` times, on every input it has."""

@@ -17,6 +17,8 @@ from keras_depth.cli import main
 from keras_depth.evaluation.eval_sets import nyu_fastdepth_sample
 from keras_depth.metrics.depth_metrics import compute_metrics
 
+pytestmark = pytest.mark.shared  # every test here reads the peer model and its sample from ../shared
+
 REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
 
