@@ -6,8 +6,6 @@ so its centre is ``(j + 0.5, i + 0.5)``; a principal point ``cx = W / 2`` is the
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 
@@ -29,14 +27,11 @@ def resize_rgb(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return cv2.resize(rgb, (hw[1], hw[0]), interpolation=interp)
 
 
-def lstsq_scale_shift(x: np.ndarray, y: np.ndarray, weights: Optional[np.ndarray] = None) -> tuple[float, float]:
-    """``(s, t)`` minimising ``sum w (s*x + t - y)^2`` (MiDaS's alignment, Ranftl et al. 2020, eq. 4);
+def lstsq_scale_shift(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """``(s, t)`` minimising ``sum (s*x + t - y)^2`` (MiDaS's alignment, Ranftl et al. 2020, eq. 4);
     the minimum-norm solution when ``x`` is constant."""
     x = np.asarray(x, np.float64).ravel()
     y = np.asarray(y, np.float64).ravel()
     a = np.stack([x, np.ones_like(x)], axis=1)
-    if weights is not None:
-        w = np.sqrt(np.asarray(weights, np.float64).ravel())
-        a, y = a * w[:, None], y * w
     (s, t), *_ = np.linalg.lstsq(a, y, rcond=None)
     return float(s), float(t)

@@ -76,7 +76,10 @@ def positive(kind: type, name: str, allow_zero: bool = False):
     """An argparse ``type=`` that accepts only finite positive numbers of ``kind`` (or >= 0 with
     ``allow_zero``) and names the flag."""
     noun = {"int": "integer", "float": "number"}.get(kind.__name__, kind.__name__)
-    want = f"an {noun} >= 0" if allow_zero and noun == "integer" else f"a {noun} >= 0" if allow_zero else f"a positive {noun}"
+    if allow_zero:
+        want = f"{'an' if noun == 'integer' else 'a'} {noun} >= 0"
+    else:
+        want = f"a positive {noun}"
 
     def parse(text: str):
         try:
