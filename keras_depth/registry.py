@@ -4,7 +4,7 @@ message for an unknown name."""
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Generic, Iterator, Sequence, TypeVar
+from typing import Generic, Iterator, Sequence, TypeVar
 
 from keras_depth.errors import UsageError
 
@@ -59,7 +59,3 @@ class Registry(Generic[T]):
             raise UsageError(f"{label} {name!r} is unknown (expected one of: {', '.join(sorted(self._entries))})")
         return self._entries[name]
 
-
-def decorator(registry: Registry[T]) -> Callable[[str], Callable[[T], T]]:
-    """A ``register_x(name)`` decorator bound to ``registry``, for modules that export one."""
-    return lambda name: registry.register(name)

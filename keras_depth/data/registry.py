@@ -7,7 +7,7 @@ from typing import Any, Callable
 import tensorflow as tf
 
 from keras_depth.errors import UsageError
-from keras_depth.registry import Registry, decorator
+from keras_depth.registry import Registry
 
 DatasetBuilder = Callable[..., tf.data.Dataset]
 # The modules that register datasets are imported when a name is first looked up.
@@ -15,7 +15,7 @@ DATASETS: Registry[DatasetBuilder] = Registry(
     "dataset type",
     ("keras_depth.data.synthetic.dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view"),
 )
-register_dataset = decorator(DATASETS)
+register_dataset = DATASETS.register
 
 
 def dataset_names() -> list[str]:

@@ -9,10 +9,10 @@ from keras_depth.kerasapi import keras
 from keras_depth.losses.demon import ScaleInvariantGradientLoss
 from keras_depth.losses.depth_losses import BerHuLoss, L1Loss, L2Loss, LogL1Loss, RelL1Loss, SILogLoss
 from keras_depth.losses.ssi import GradientMatchingLoss, SSIGMLoss, SSILstsqLoss, SSIMedianLoss, SSITrimLoss
-from keras_depth.registry import Registry, decorator
+from keras_depth.registry import Registry
 
 LOSSES: Registry[type[keras.losses.Loss]] = Registry("loss")
-register_loss = decorator(LOSSES)
+register_loss = LOSSES.register
 for _name, _cls in {
     "l1": L1Loss,
     "l2": L2Loss,

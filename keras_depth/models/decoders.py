@@ -11,11 +11,11 @@ from typing import Callable, Sequence
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import layers
 from keras_depth.models.blocks import conv_bn_relu, separable_conv_bn_relu, upsample
-from keras_depth.registry import Registry, decorator
+from keras_depth.registry import Registry
 
 Decoder = Callable[..., object]
 DECODERS: Registry[Decoder] = Registry("decoder")
-register_decoder = decorator(DECODERS)
+register_decoder = DECODERS.register
 
 
 def get_decoder(name: str) -> Decoder:

@@ -12,11 +12,11 @@ from keras_depth.kerasapi import keras, layers
 from keras_depth.models.applications import check_weights, keras_application
 from keras_depth.models.efficientnet_lite import efficientnet_lite_features
 from keras_depth.models.mobilenetv3 import mobilenetv3_features, transfer_imagenet
-from keras_depth.registry import Registry, decorator
+from keras_depth.registry import Registry
 
 Encoder = Callable[..., list]
 ENCODERS: Registry[Encoder] = Registry("encoder")
-register_encoder = decorator(ENCODERS)
+register_encoder = ENCODERS.register
 
 
 def get_encoder(name: str) -> Encoder:
