@@ -6,6 +6,7 @@ their manifests, as a phone would run them; Keras models and SavedModels get the
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -27,8 +28,14 @@ from keras_depth.training.trainer import load_trained_model
 Predictor = Callable[[np.ndarray], np.ndarray]  # uint8 RGB [h, w, 3] -> depth [h, w]
 
 
+def keras_input_hw(model: keras.Model) -> tuple[int, int]:
+    """The (h, w) of the model's input, which ``keras_predictor`` resizes every image to."""
+    h, w = model.input_shape[1:3]
+    return int(h), int(w)
+
+
 def keras_predictor(model: keras.Model, spec: DepthSpec) -> Predictor:
-    hw = tuple(int(v) for v in model.input_shape[1:3])
+    hw = keras_input_hw(model)
     # One graph trace, then milliseconds a frame; an eager call walks every layer in Python each time.
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
@@ -63,15 +70,26 @@ def constant_predictor(value: float) -> Predictor:
     return lambda rgb: np.full(rgb.shape[:2], value, np.float32)
 
 
-def load_predictor(ref: str, config: Config, num_threads: int = 2) -> tuple[VariantId, Predictor, Optional[float]]:
-    """(id, predictor, size in KiB) for a model reference: ``peer:NAME`` (export.peers),
-    ``MODEL.tflite`` or ``MODEL.tflite=MANIFEST.json``, a Keras file (``.keras``/``.h5``), or a
-    SavedModel folder (with ``manifest.json`` inside)."""
+@dataclasses.dataclass
+class LoadedModel:
+    """A model ready to evaluate: ``id``, ``predict``, file size in KiB (None for a model in memory)
+    and ``input_hw``, the (height, width) its predictor resizes every image to."""
+
+    id: VariantId
+    predict: Predictor
+    size_kib: Optional[float]
+    input_hw: tuple[int, int]
+
+
+def load_model(ref: str, config: Config, num_threads: int = 2) -> LoadedModel:
+    """The model of a reference: ``peer:NAME`` (export.peers), ``MODEL.tflite`` or
+    ``MODEL.tflite=MANIFEST.json``, a Keras file (``.keras``/``.h5``), or a SavedModel folder (with
+    ``manifest.json`` inside)."""
     if ref.startswith("peer:"):
         name = ref[5:]
         path, manifest = peer_path(name), peer_manifest(name)
         est = TFLiteDepthEstimator(path, manifest=manifest, num_threads=num_threads)
-        return VariantId("peer", name, str(path)), est.predict_depth, path.stat().st_size / 1024
+        return LoadedModel(VariantId("peer", name, str(path)), est.predict_depth, path.stat().st_size / 1024, est.input_size)
     model_ref, _, manifest_ref = ref.partition("=")
     p = Path(model_ref)
     if not p.exists():
@@ -79,11 +97,19 @@ def load_predictor(ref: str, config: Config, num_threads: int = 2) -> tuple[Vari
     if p.suffix == ".tflite":
         manifest = Path(manifest_ref) if manifest_ref else None
         predict, est = tflite_predictor(p, num_threads, manifest)
-        return VariantId("tflite", est.manifest.variant, str(p)), predict, p.stat().st_size / 1024
+        return LoadedModel(VariantId("tflite", est.manifest.variant, str(p)), predict, p.stat().st_size / 1024, est.input_size)
     if p.is_dir() and (p / "saved_model.pb").is_file():
-        return VariantId("saved_model", "float", str(p)), saved_model_predictor(p), saved_model_size_kib(p)
+        m = read_manifest(p).input
+        return LoadedModel(VariantId("saved_model", "float", str(p)), saved_model_predictor(p), saved_model_size_kib(p),
+                           (m.height, m.width))
     if p.suffix in (".keras", ".h5"):
         model = load_trained_model(p)
-        return (VariantId("keras", "float", str(p)), keras_predictor(model, DepthSpec.from_dict(config.model.spec)),
-                p.stat().st_size / 1024)
+        return LoadedModel(VariantId("keras", "float", str(p)), keras_predictor(model, DepthSpec.from_dict(config.model.spec)),
+                           p.stat().st_size / 1024, keras_input_hw(model))
     raise UsageError(f"{p}: expected a .tflite, a .keras/.h5, a SavedModel folder or peer:NAME")
+
+
+def load_predictor(ref: str, config: Config, num_threads: int = 2) -> tuple[VariantId, Predictor, Optional[float]]:
+    """(id, predictor, size in KiB) of ``load_model(ref, config, num_threads)``."""
+    m = load_model(ref, config, num_threads)
+    return m.id, m.predict, m.size_kib
