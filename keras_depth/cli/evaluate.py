@@ -1,6 +1,7 @@
 """``keras-depth evaluate CONFIG``: metrics of Keras, SavedModel and TFLite models (ours and peers) on
 one evaluation set under one protocol; writes the report folder and records the held-out metrics in
-each of our models' manifests."""
+each of our models' manifests. ``--data real_rgbd`` is the per-source report on the real RGB-D frames
+(aspect kept, scored at the ground truth's resolution), which records nothing in the models."""
 from __future__ import annotations
 
 import argparse
@@ -20,10 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peer", action="append", default=[], metavar="NAME",
                         help="a third-party model with a generated manifest (export.peers), e.g. fastdepth_224_int8")
     parser.add_argument("--data", default="val", help="evaluation set: val, train, real_rgbd, nyu_fastdepth_sample "
-                        "or a key of eval.datasets (default: val)")
-    parser.add_argument("--limit", type=int, help="evaluate at most this many images")
+                        "or a key of eval.datasets (default: val). real_rgbd: every labelled real RGB-D frame of "
+                        "../shared/data (Redwood, TUM, SUN, NYU, KITTI), centre-cropped to each model's aspect, scored "
+                        "per source at the ground truth's resolution, raw and median-aligned")
+    parser.add_argument("--limit", type=int, help="evaluate at most this many images (real_rgbd: per source)")
     parser.add_argument("--out", help="report folder (default: OUTPUT_DIR/report, or OUTPUT_DIR/report_DATA)")
-    parser.add_argument("--no-baseline", action="store_true", help="leave out the constant-median baseline")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the constant-median baseline "
+                        "(real_rgbd: the oracle constant)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,11 +41,17 @@ def run(args: argparse.Namespace) -> int:
     refs = models + tflites + [f"peer:{n}" for n in args.peer]
     if not refs:
         raise UsageError(f"evaluate: nothing to evaluate (no --model/--tflite/--peer and no models in {out})")
+    report_dir = Path(args.out) if args.out else out / ("report" if args.data == "val" else f"report_{args.data}")
+    if args.data == "real_rgbd" and args.data not in config.eval.datasets:
+        from keras_depth.evaluation.run import evaluate_real_frames
+
+        report, _ = evaluate_real_frames(config, refs, report_dir, baseline=not args.no_baseline, limit=args.limit)
+        print(f"report: {report}")
+        return 0
     from keras_depth.evaluation.eval_sets import eval_set_for
     from keras_depth.evaluation.run import evaluate_run
 
     data = eval_set_for(config, args.data, args.limit)
-    report_dir = Path(args.out) if args.out else out / ("report" if args.data == "val" else f"report_{args.data}")
     ours = [Path(r) for r in tflites if "=" not in r]
     others = [r for r in refs if not (r in tflites and "=" not in r)]
     report, _ = evaluate_run(config, None, ours, baseline=not args.no_baseline and args.data in ("val", "train"),

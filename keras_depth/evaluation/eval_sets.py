@@ -1,17 +1,13 @@
-"""What a model is evaluated on: a split of the config, an entry of ``eval.datasets``, or a built-in
-set of real frames from ``../shared/data`` (``keras_depth.paths``).
+"""What a model is evaluated on at its own input size: a split of the config, an entry of
+``eval.datasets``, or ``nyu_fastdepth_sample`` (the one NYU frame shipped with FastDepth, from
+``../shared/data``, ``keras_depth.paths``).
 
-``real_rgbd``: the real indoor RGB-D frames, listed in a JSONL file for the ``manifest`` dataset type
-(keras_depth.data.readers.generic) with each source's depth units from ``../shared/data/README.md``.
-Left out on purpose: ICL-NUIM (rendered, not real), the NYU-raw Kinect frame (disparity not registered
-to the RGB), KITTI (outdoor, 80 m range; our models are indoor 0.25-10 m) and nyu_fastdepth_sample
-(its own set). ``nyu_fastdepth_sample``: the one NYU frame shipped with FastDepth.
+The real RGB-D frames (``real_rgbd``) are not an ``EvalSet``: they keep their aspect ratio and are
+scored per source at the ground truth's resolution (``keras_depth.evaluation.real_frames``).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -19,18 +15,9 @@ import numpy as np
 from keras_depth.config import Config
 from keras_depth.data.pipeline import make_dataset
 from keras_depth.errors import UsageError
-from keras_depth.io import atomic_write_text
 from keras_depth.paths import shared_path
 from keras_depth.target import unpack_target
 
-# (rgb, depth, format, scale) relative to ../shared/data/rgbd; value / scale = metres.
-REAL_RGBD_FRAMES: tuple[tuple[str, str, str, float], ...] = tuple(
-    [(f"open3d_redwood_tum_sun_nyuraw/color/{i:05d}.jpg", f"open3d_redwood_tum_sun_nyuraw/depth/{i:05d}.png", "png16", 1000.0)
-     for i in range(5)]
-    + [("open3d_redwood_tum_sun_nyuraw/other_formats/TUM_color.png", "open3d_redwood_tum_sun_nyuraw/other_formats/TUM_depth.png", "png16", 5000.0),
-       ("open3d_redwood_tum_sun_nyuraw/other_formats/SUN_color.jpg", "open3d_redwood_tum_sun_nyuraw/other_formats/SUN_depth.png", "sunrgbd", 1000.0)]
-    + [(f"slambook2/tum_fr2_desk_ch7/{i}.png", f"slambook2/tum_fr2_desk_ch7/{i}_depth.png", "png16", 5000.0) for i in (1, 2)]
-)
 BUILT_IN_SETS = ("real_rgbd", "nyu_fastdepth_sample")
 
 
@@ -59,19 +46,6 @@ def load_eval_set(config: Config, split: str = "val", limit: Optional[int] = Non
     return EvalSet(np.stack(imgs), np.stack(depths), np.stack(masks), f"{names} ({split}, {len(imgs)} images)")
 
 
-def real_rgbd_entries(cache_dir: Path) -> list[dict]:
-    """Dataset entries (``{type: manifest, path: ...}``) for the real frames; writes the JSONL listing
-    under ``cache_dir``."""
-    root = shared_path("data", "rgbd")
-    if not root.is_dir():
-        raise UsageError(f"real_rgbd: {root} not found (set KERAS_DEPTH_SHARED to the shared folder)")
-    rows = [{"rgb": str(root / r), "depth": str(root / d), "format": f, "scale": s, "semantics": "metric"}
-            for r, d, f, s in REAL_RGBD_FRAMES]
-    path = Path(cache_dir) / "real_rgbd.jsonl"
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-    return [{"type": "manifest", "path": str(path), "strict": True}]
-
-
 def nyu_fastdepth_sample() -> tuple[EvalSet, np.ndarray]:
     """The one NYU frame shipped with FastDepth (224x224): EvalSet plus FastDepth's own float prediction.
 
@@ -90,26 +64,20 @@ def nyu_fastdepth_sample() -> tuple[EvalSet, np.ndarray]:
 
 def eval_set_for(config: Config, name: str = "val", limit: Optional[int] = None) -> EvalSet:
     """The evaluation set called ``name``: a split of the config (``val``, ``train``), an entry of
-    ``eval.datasets`` (dataset entries, any registered type), or a built-in: ``real_rgbd`` (the real
-    indoor RGB-D frames of ../shared/data through the registered readers), ``nyu_fastdepth_sample``."""
+    ``eval.datasets`` (dataset entries, any registered type), or ``nyu_fastdepth_sample``.
+    ``real_rgbd`` has its own path: ``keras_depth.evaluation.run.evaluate_real_frames``."""
     if name in ("val", "train"):
         return load_eval_set(config, name, limit)
     if name == "nyu_fastdepth_sample":
         return nyu_fastdepth_sample()[0]
-    if name in config.eval.datasets:
-        entries = config.eval.datasets[name]
-    elif name == "real_rgbd":
-        entries = real_rgbd_entries(Path(config.data.cache_dir))
-    else:
-        raise UsageError(f"--data {name!r}: expected val, train, real_rgbd, nyu_fastdepth_sample or a key of "
-                         f"eval.datasets ({sorted(config.eval.datasets)})")
+    if name not in config.eval.datasets:
+        raise UsageError(f"--data {name!r}: expected val, train, nyu_fastdepth_sample or a key of eval.datasets "
+                         f"({sorted(config.eval.datasets)}) here; real_rgbd is scored per source by "
+                         f"keras_depth.evaluation.run.evaluate_real_frames")
+    entries = config.eval.datasets[name]
     if not isinstance(entries, list):
         raise UsageError(f"config key 'eval.datasets.{name}': expected a list of dataset entries")
     sub = dataclasses.replace(config, data=dataclasses.replace(config.data, val=list(entries)))
     data = load_eval_set(sub, "val", limit)
-    if name == "real_rgbd":
-        data.name = (f"real_rgbd (Redwood x5, TUM x3, SUN x1; {len(data.images)} real indoor frames, "
-                     f"resized to {data.images.shape[1]}x{data.images.shape[2]})")
-    else:
-        data.name = data.name.replace("(val,", f"({name},")
+    data.name = data.name.replace("(val,", f"({name},")
     return data

@@ -1,7 +1,9 @@
 """One evaluation run: the models of a run (and any others) on one set, the report folder, and the
-results recorded in each of our models' manifests."""
+results recorded in each of our models' manifests; or, on the real RGB-D frames, the per-source
+report of ``keras_depth.evaluation.real_frames`` (which records nothing in any model file)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -12,10 +14,13 @@ from export.metadata import embedded_manifest_text
 from export.variants import write_tflite
 from keras_depth.config import Config
 from keras_depth.evaluation.eval_sets import EvalSet, load_eval_set
-from keras_depth.evaluation.predictors import Predictor, constant_predictor, keras_predictor, load_predictor, tflite_predictor
+from keras_depth.evaluation.predictors import (Predictor, constant_predictor, keras_predictor, load_model, load_predictor,
+                                              tflite_predictor)
+from keras_depth.evaluation import real_frames as rf
 from keras_depth.evaluation.protocol import evaluate_predictors, protocol, protocol_label
 from keras_depth.evaluation.report import markdown_table, write_report
-from keras_depth.evaluation.variant_id import VariantId
+from keras_depth.evaluation.variant_id import VariantId, unique_labels
+from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
 from keras_depth.metrics.depth_metrics import METRIC_NAMES
 from keras_depth.spec import DepthSpec
@@ -89,3 +94,46 @@ def evaluate_run(config: Config, keras_model: Optional[keras.Model] = None, tfli
                                                      **{k: float(m[k]) for k in METRIC_NAMES}})
     return report, {v: r["metrics"] for v, r in results.items()}
 
+
+
+def evaluate_real_frames(config: Config, refs: Sequence[str], out_dir: Path, baseline: bool = True,
+                         limit: Optional[int] = None, min_depth: float = 0.1,
+                         log: Callable[[str], None] = print) -> tuple[Path, dict]:
+    """Every model of ``refs`` (references as in ``load_model``) on every labelled real frame
+    (``real_frames.load_real_frames``; at most ``limit`` per source), each centre-cropped to the
+    model's aspect and scored per source at the ground truth's resolution, plus the oracle constant
+    unless ``baseline`` is False. Writes ``report.md`` and ``report.json`` to ``out_dir``; model files
+    are only read. Returns the report's path and ``real_frames.score_real_frames``'s results."""
+    frames = rf.load_real_frames()
+    if limit:
+        frames = [f for s in rf.SOURCES for f in [f for f in frames if f.source == s][:limit]]
+    loaded = [load_model(ref, config) for ref in refs]
+    labels = unique_labels(m.id for m in loaded)
+    models = {labels[m.id]: (m.predict, m.input_hw) for m in loaded}
+    log(f"evaluating {len(models)} model(s) on {len(frames)} real RGB-D frames, per source, at the ground truth's resolution")
+    rows = rf.frame_scores(models, frames, min_depth, constant=baseline)
+    results = rf.summarize_frame_scores(rows)
+    constant = rf.oracle_constant(frames, min_depth) if baseline else None
+    table = rf.format_real_frames_table(results)
+    protocol_text = (f"Each model sees the centre crop of the frame with its input's aspect ratio (resized by its own "
+                     f"predictor); its prediction is resized (bilinear) back to the crop and scored at the ground "
+                     f"truth's resolution, inside the crop only. Valid pixels: {min_depth} m < gt <= cap (10 m indoor, "
+                     f"80 m KITTI), prediction > 0; no clipping. Cells: AbsRel / delta1 (< {rf.DELTA1_THRESHOLD}), "
+                     f"per-image means; median = per-image median scaling, raw = metric as predicted.")
+    md = [f"# {config.name}: real RGB-D frames per source", "", protocol_text, ""]
+    if constant is not None:
+        md += [f"`{rf.CONSTANT}` is an oracle baseline: raw, the median of all valid ground-truth pixels pooled over "
+               f"the frames ({constant:.3f} m); median-aligned, each image's own ground-truth median; whole frame.", ""]
+    md += [table, "", "## Frames", "", rf.format_frames_table(frames), "", "Left out:", ""]
+    md += [f"- `{name}`: {why}" for name, why in rf.EXCLUDED.items()] + [""]
+    out = Path(out_dir)
+    atomic_write_text(out / "report.md", "\n".join(md))
+    payload = {"data": "real_rgbd", "protocol": {"crop": "centre, model aspect", "resolution": "ground truth",
+                                                  "min_depth": min_depth, "max_depth": {s: cap for s, (cap, _) in rf.SOURCES.items()},
+                                                  "averaging": "per_image", "alignments": rf.ALIGNMENTS},
+               "constant_m": constant, "models": {labels[m.id]: {"id": m.id.to_dict(), "input_hw": list(m.input_hw),
+                                                                  "size_kib": m.size_kib} for m in loaded},
+               "frames": rf.frames_summary(frames), "excluded": rf.EXCLUDED, "results": results, "per_frame": rows}
+    atomic_write_text(out / "report.json", json.dumps(payload, indent=2))
+    log(table)
+    return out / "report.md", results
