@@ -36,10 +36,31 @@ def fastdepth_manifest(model_file: str = "fast_depth_224.tflite") -> Manifest:
     )
 
 
+def pydnet_manifest(model_file: str = "pydnet_pp_448x640.tflite") -> Manifest:
+    """PyDNet++ (mobilePydnet, Aleotti et al.) float32: pixel/255 RGB in, relative depth out.
+
+    Facts from ``anchors/pydnet_pp_float/PROVENANCE.md``: input float32 [1,448,640,3], RGB / 255;
+    three float32 [1,448,640,1] outputs, the first (the interpreter's output 0) the finest; values
+    grow with distance (about 1..260) with an unknown scale: relative depth, not metric or disparity.
+    """
+    return Manifest(
+        model_file=model_file,
+        variant="float32",
+        input=InputSpec(height=448, width=640, channels=3, channel_order="RGB", dtype="float32",
+                        normalization={"scale": [1 / 255.0] * 3, "offset": [0.0] * 3}),
+        output=OutputSpec(height=448, width=640, kind="depth", semantics="relative", units="relative",
+                          range=[1.0, 300.0], dtype="float32"),
+        source="peer: PyDNet++ (mobilePydnet) optimized_pydnet++.tflite",
+        notes="Relative depth up to scale; non-commercial weights; see ../shared/anchors/pydnet_pp_float/PROVENANCE.md.",
+    )
+
+
 FASTDEPTH = "fastdepth_224_int8"
+PYDNET = "pydnet_pp_float"
 # name -> (path relative to keras_depth.paths.shared_dir(), manifest factory)
 PEERS: dict[str, tuple[str, Callable[[], Manifest]]] = {
     FASTDEPTH: ("anchors/fastdepth_224_int8/fast_depth_224.tflite", fastdepth_manifest),
+    PYDNET: ("anchors/pydnet_pp_float/pydnet_pp_448x640.tflite", pydnet_manifest),
 }
 
 

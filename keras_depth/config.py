@@ -151,6 +151,27 @@ class EvalConfig:
 
 
 @dataclasses.dataclass
+class DistillConfig:
+    """``keras-depth distill``: teachers label unlabelled frames once (a cache), a student learns from
+    them (mixed with ``data.train``), then QAT, export and an evaluation on real RGB-D frames
+    (docs/distill.md)."""
+
+    # Teacher blocks (export.teachers.TeacherSpec): {kind, path, semantics, input_size, ...}.
+    teachers: list = dataclasses.field(default_factory=list)
+    # Frame sources (keras_depth.data.unlabeled): {path: VIDEO|FOLDER|IMAGE|GLOB, every, count, name, weight}.
+    sources: list = dataclasses.field(default_factory=list)
+    flip_tta: bool = True
+    # Pixels where the teacher and its mirrored run disagree by more than this are left out.
+    confidence_threshold: float = 0.1
+    label_short_side: int = 256  # stored size of the labelled frames (short side, pixels)
+    holdout: int = 10  # every holdout-th labelled frame is held out for validation
+    # Student losses; None = the recipe for the teachers' semantics (keras_depth.training.distill_recipe).
+    losses: typing.Optional[list] = None
+    evaluate_real: bool = True  # score teacher and student on ../shared/data/rgbd (when present)
+    latency_runs: int = 50  # timed int8 invocations per model (2 threads)
+
+
+@dataclasses.dataclass
 class Config:
     name: str = "quickstart"
     output_dir: str = "runs/quickstart"
@@ -161,6 +182,7 @@ class Config:
     qat: QATConfig = dataclasses.field(default_factory=QATConfig)
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    distill: DistillConfig = dataclasses.field(default_factory=DistillConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

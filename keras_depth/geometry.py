@@ -35,3 +35,24 @@ def lstsq_scale_shift(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     a = np.stack([x, np.ones_like(x)], axis=1)
     (s, t), *_ = np.linalg.lstsq(a, y, rcond=None)
     return float(s), float(t)
+
+
+def center_crop_box(hw: tuple[int, int], aspect_hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(top, left, height, width)`` of the largest centred crop of an ``hw`` image whose aspect is
+    ``aspect_hw``'s (``h / w``), in whole pixels: how a frame is brought to a model's input shape
+    without distortion (teacher inputs, student crops, evaluation on real frames)."""
+    H, W = int(hw[0]), int(hw[1])
+    ah, aw = int(aspect_hw[0]), int(aspect_hw[1])
+    if min(H, W, ah, aw) <= 0:
+        raise ValueError(f"center_crop_box: expected positive sizes, got hw={hw}, aspect_hw={aspect_hw}")
+    if H * aw > W * ah:  # taller than the target aspect: crop rows
+        h, w = max(1, round(W * ah / aw)), W
+    else:
+        h, w = H, max(1, round(H * aw / ah))
+    return (H - h) // 2, (W - w) // 2, h, w
+
+
+def center_crop(image: np.ndarray, aspect_hw: tuple[int, int]) -> np.ndarray:
+    """``image[..., rows, cols]`` (HW or HWC) cropped by :func:`center_crop_box`."""
+    top, left, h, w = center_crop_box(image.shape[:2], aspect_hw)
+    return image[top:top + h, left:left + w]

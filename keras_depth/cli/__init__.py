@@ -19,6 +19,7 @@ from keras_depth.errors import UsageError
 COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("keras_depth.cli.quickstart", "synthetic data -> train -> QAT -> TFLite -> float-vs-int8 table"),
     "train": ("keras_depth.cli.train", "train a model from a config with model.fit"),
+    "distill": ("keras_depth.cli.distill", "teacher pseudo-labels on unlabelled real frames -> int8 student -> teacher-vs-student report"),
     "qat": ("keras_depth.cli.qat", "quantization-aware fine-tuning of a trained model"),
     "export": ("keras_depth.cli.export", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("keras_depth.cli.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),

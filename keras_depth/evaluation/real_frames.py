@@ -21,6 +21,7 @@ from keras_depth.data.readers.decode import read_depth, read_image
 from keras_depth.errors import DataError, UsageError
 from keras_depth.evaluation.predictors import Predictor
 from keras_depth.evaluation.protocol import to_gt_size
+from keras_depth.geometry import center_crop_box
 from keras_depth.metrics.depth_metrics import METRIC_NAMES, per_image_metrics
 from keras_depth.paths import shared_path
 
@@ -93,19 +94,6 @@ def load_real_frames(sources: Optional[Sequence[str]] = None) -> list[RealFrame]
     if not root.is_dir():
         raise UsageError(f"real frames: {root} not found (set KERAS_DEPTH_SHARED to the shared folder)")
     return [_load_frame(s, *files, SOURCES[s][0]) for s in SOURCES if s in names for files in SOURCES[s][1]]
-
-
-def center_crop_box(hw: tuple[int, int], aspect_hw: tuple[int, int]) -> tuple[int, int, int, int]:
-    """``(top, left, height, width)`` of the largest centred crop of an ``hw`` = (H, W) image with the
-    aspect ratio of ``aspect_hw`` = (h, w), in whole pixels."""
-    (H, W), (h, w) = (int(v) for v in hw), (int(v) for v in aspect_hw)
-    if min(H, W, h, w) <= 0:
-        raise ValueError(f"center_crop_box: expected positive sizes, got hw={hw}, aspect_hw={aspect_hw}")
-    if W * h > H * w:  # wider than the aspect: full height
-        ch, cw = H, max(1, min(W, round(H * w / h)))
-    else:
-        ch, cw = max(1, min(H, round(W * h / w))), W
-    return (H - ch) // 2, (W - cw) // 2, ch, cw
 
 
 def predict_full(predict: Predictor, input_hw: tuple[int, int], image: np.ndarray) -> np.ndarray:

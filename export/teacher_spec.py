@@ -1,0 +1,215 @@
+"""Teachers for distillation: any depth model a user has, run on frames, giving pseudo-labels.
+
+A teacher is described by a ``teacher:`` block (``TeacherSpec``): its kind, file, output
+**semantics** (what its numbers mean) and, when no manifest says so, its input size, normalisation,
+channel order and output index. Kinds:
+
+- ``tflite``: a ``.tflite`` file run with ai-edge-litert; our own exports carry a manifest that
+  supplies everything but the kind;
+- ``peer``: a third-party TFLite model of ``export.peers`` (``path`` is its name), with the
+  manifest generated from its PROVENANCE.md;
+- ``onnx``: an ``.onnx`` file run with onnxruntime (NCHW or NHWC, read from its input shape);
+- ``keras``: a ``.keras`` file or a SavedModel folder;
+- ``precomputed``: a folder of depth maps (npy, png, pfm) made elsewhere (a PyTorch model on a GPU
+  box), matched to the frames by name (``label_name``).
+
+``Teacher.predict`` returns the label in the domain its semantics fixes (``label_domain``): depth
+for ``metric`` (metres) and ``relative`` (up to scale), disparity for ``affine_disparity`` (up to
+scale and shift), at the teacher's input resolution.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from keras_depth.errors import UsageError
+from keras_depth.geometry import resize_rgb
+from keras_depth.spec import SEMANTICS_CODES
+
+TEACHER_KINDS = ("tflite", "peer", "onnx", "keras", "precomputed")
+FITS = ("crop", "resize")  # how a frame of another aspect is brought to the teacher's input
+
+Runner = Callable[[np.ndarray], np.ndarray]  # prepared input [1, ...] -> raw output float32 [h, w]
+
+
+def label_domain(semantics: str) -> str:
+    """``depth`` or ``disparity``: what a label of ``semantics`` holds (docs/contracts.md section 1)."""
+    return "disparity" if semantics == "affine_disparity" else "depth"
+
+
+@dataclasses.dataclass
+class TeacherSpec:
+    kind: str
+    path: str
+    semantics: Optional[str] = None  # metric | relative | affine_disparity; None = from the manifest
+    name: Optional[str] = None  # label in reports; default: the file's stem
+    input_size: Optional[list] = None  # [height, width]; None = from the model (or manifest)
+    normalization: Optional[dict] = None  # {scale: [3] or number, offset: [3] or number} on 0..255 pixels
+    channel_order: Optional[str] = None  # RGB | BGR
+    output_index: int = 0
+    output_kind: Optional[str] = None  # the raw output: depth | disparity (a disparity output of a
+    # metric or relative teacher is inverted to depth); None = the manifest's, else depth
+    output_scale: float = 1.0  # raw output (or precomputed file value) x this = the label
+    fit: str = "crop"  # crop: centre-crop frames to the input's aspect; resize: squash them
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "teacher") -> "TeacherSpec":
+        if not isinstance(d, dict):
+            raise UsageError(f"{where}: expected a mapping with kind and path, got {d!r}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            raise UsageError(f"{where}.{unknown[0]}: unknown key (expected some of {', '.join(sorted(fields))})")
+        for key in ("kind", "path"):
+            if not isinstance(d.get(key), str) or not d.get(key):
+                raise UsageError(f"{where}.{key}: required (a string)")
+        spec = cls(**d)
+        spec.check(where)
+        return spec
+
+    def check(self, where: str = "teacher") -> None:
+        if self.kind not in TEACHER_KINDS:
+            raise UsageError(f"{where}.kind: {self.kind!r} is not one of {TEACHER_KINDS}")
+        if self.semantics is not None and self.semantics not in SEMANTICS_CODES:
+            raise UsageError(f"{where}.semantics: {self.semantics!r} is not one of {sorted(SEMANTICS_CODES)}")
+        if self.fit not in FITS:
+            raise UsageError(f"{where}.fit: {self.fit!r} is not one of {FITS}")
+        if self.output_kind not in (None, "depth", "disparity"):
+            raise UsageError(f"{where}.output_kind: {self.output_kind!r} is not depth or disparity")
+        if not (isinstance(self.output_scale, (int, float)) and self.output_scale > 0):
+            raise UsageError(f"{where}.output_scale: expected a number > 0, got {self.output_scale!r}")
+        if not isinstance(self.output_index, int) or self.output_index < 0:
+            raise UsageError(f"{where}.output_index: expected an integer >= 0, got {self.output_index!r}")
+        if self.input_size is not None:
+            ok = isinstance(self.input_size, list) and len(self.input_size) == 2 and all(
+                isinstance(v, int) and v > 0 for v in self.input_size)
+            if not ok:
+                raise UsageError(f"{where}.input_size: expected [height, width] of positive integers, got {self.input_size!r}")
+        if self.channel_order not in (None, "RGB", "BGR"):
+            raise UsageError(f"{where}.channel_order: {self.channel_order!r} is not RGB or BGR")
+
+
+def fingerprint_path(path: Path) -> str:
+    """sha256 of a file's bytes, or of a folder's files (relative name and bytes, sorted)."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+class Teacher:
+    """One teacher, ready to label frames. ``calls`` counts forward passes (the cache's test)."""
+
+    def __init__(self, spec: TeacherSpec, runner: Optional[Runner], input_hw: tuple[int, int],
+                 semantics: str, output_kind: str, normalization: dict, channel_order: str,
+                 input_dtype: str, quantize: Optional[Callable[[np.ndarray], np.ndarray]], layout: str,
+                 fingerprint: str):
+        self.spec = spec
+        self.runner = runner
+        self.input_hw = (int(input_hw[0]), int(input_hw[1]))
+        self.semantics = semantics
+        self.output_kind = output_kind
+        self.normalization = normalization
+        self.channel_order = channel_order
+        self.input_dtype = input_dtype
+        self.quantize = quantize
+        self.layout = layout
+        self.fingerprint = fingerprint
+        self.name = spec.name or Path(spec.path).stem
+        self.calls = 0
+
+    @property
+    def domain(self) -> str:
+        return label_domain(self.semantics)
+
+    def describe(self) -> dict[str, Any]:
+        """What the pseudo-labels depend on besides the frames (part of the cache key)."""
+        return {"name": self.name, "kind": self.spec.kind, "fingerprint": self.fingerprint,
+                "semantics": self.semantics, "input_hw": list(self.input_hw), "output_kind": self.output_kind,
+                "output_scale": self.spec.output_scale, "output_index": self.spec.output_index,
+                "normalization": self.normalization, "channel_order": self.channel_order, "fit": self.spec.fit,
+                "layout": self.layout}
+
+    def prepare(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 RGB [H, W, 3] (already cropped to the input's aspect when ``fit`` is crop) -> the
+        input tensor [1, h, w, 3] (or [1, 3, h, w]) in the model's dtype."""
+        x = resize_rgb(rgb, self.input_hw)
+        if self.channel_order == "BGR":
+            x = x[..., ::-1]
+        norm = self.normalization
+        x = x.astype(np.float32) * np.asarray(norm["scale"], np.float32) + np.asarray(norm["offset"], np.float32)
+        x = self.quantize(x) if self.quantize is not None else x.astype(self.input_dtype)
+        if self.layout == "NCHW":
+            x = np.transpose(x, (2, 0, 1))
+        return np.ascontiguousarray(x[None])
+
+    def to_label(self, raw: np.ndarray) -> np.ndarray:
+        """Raw output -> label in ``domain`` (float32 [h, w]; 0 where the output is unusable)."""
+        y = np.asarray(raw, np.float32) * np.float32(self.spec.output_scale)
+        y = np.where(np.isfinite(y), y, 0.0).astype(np.float32)
+        if self.output_kind != self.domain:  # depth <-> disparity
+            y = np.where(y > 0, 1.0 / np.maximum(y, 1e-12), 0.0).astype(np.float32)
+        if self.domain == "depth":
+            y = np.maximum(y, 0.0)
+        if y.shape != self.input_hw:  # heads at another resolution are read at the input's
+            import cv2
+
+            y = cv2.resize(y, (self.input_hw[1], self.input_hw[0]), interpolation=cv2.INTER_LINEAR)
+        return y
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """The label of one frame (uint8 RGB, cropped to the input's aspect), float32 ``input_hw``."""
+        if self.runner is None:
+            raise UsageError(f"teacher {self.name}: a precomputed teacher has no model to run")
+        self.calls += 1
+        return self.to_label(self.runner(self.prepare(rgb)))
+
+
+def _norm(value: Optional[dict], where: str) -> dict:
+    if value is None:
+        return {"scale": [1 / 255.0] * 3, "offset": [0.0] * 3}
+    if not isinstance(value, dict) or set(value) - {"scale", "offset"}:
+        raise UsageError(f"{where}.normalization: expected {{scale: ..., offset: ...}}, got {value!r}")
+    out = {}
+    for key, default in (("scale", 1 / 255.0), ("offset", 0.0)):
+        v = value.get(key, default)
+        arr = np.broadcast_to(np.asarray(v, np.float64), (3,)) if np.ndim(v) in (0, 1) and np.size(v) in (1, 3) else None
+        if arr is None or not np.isfinite(arr).all():
+            raise UsageError(f"{where}.normalization.{key}: expected a number or 3 numbers, got {v!r}")
+        out[key] = [float(a) for a in arr]
+    return out
+
+
+def _check_rank(where: str, shape: Any, what: str) -> None:
+    raise UsageError(f"{where}: not a depth model ({what}: got shape {list(shape)})")
+
+
+def _input_layout(shape: list, where: str) -> tuple[str, Optional[tuple[int, int]]]:
+    """(layout, (h, w) when static) of an image input's shape, or a UsageError."""
+    if len(shape) != 4:
+        _check_rank(where, shape, "expected one image input [1, h, w, 3] or [1, 3, h, w]")
+    if shape[3] == 3:
+        layout, hw = "NHWC", (shape[1], shape[2])
+    elif shape[1] == 3:
+        layout, hw = "NCHW", (shape[2], shape[3])
+    else:
+        _check_rank(where, shape, "expected 3 colour channels")
+    static = all(isinstance(v, (int, np.integer)) and v > 0 for v in hw)
+    return layout, (int(hw[0]), int(hw[1])) if static else None
+
+
+def _output_map(y: np.ndarray, where: str) -> np.ndarray:
+    """[1, h, w, 1], [1, 1, h, w], [1, h, w] or [h, w] -> float32 [h, w]."""
+    y = np.asarray(y)
+    squeezed = y.reshape([d for d in y.shape if d != 1]) if y.ndim > 2 else y
+    if squeezed.ndim != 2:
+        raise UsageError(f"{where}: not a depth model (expected one output map [1, h, w, 1], got shape {list(y.shape)})")
+    return squeezed.astype(np.float32)
