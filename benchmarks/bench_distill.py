@@ -119,6 +119,44 @@ def write_section(path: Path, name: str, text: str) -> None:
     print(f"wrote the {name} section of {path}")
 
 
+def ar_demos(models: dict[str, Path], frames: Path, out_root: Path, max_frames: int) -> dict:
+    """The AR demo (a cube at the frame centre, hidden where the model's depth is nearer) and the
+    flicker figure of each model on the bedroom video: PNG paths and flicker, per model."""
+    from keras_depth.ar.demo import DemoOptions, run_demo
+    from keras_depth.ar.temporal_eval import FlickerOptions, temporal_flicker
+
+    results = {}
+    for label, model in models.items():
+        if not Path(model).is_file():
+            print(f"skipped AR demo of {label}: {model} not found")
+            continue
+        out = out_root / "ar_bedroom" / f"{label}.mp4"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        summary = run_demo(DemoOptions(model=str(model), input=str(frames), out=str(out), max_frames=max_frames,
+                                       png_every=max(1, max_frames // 3), no_progress=True))
+        flicker = temporal_flicker(model, frames, FlickerOptions(max_frames=max_frames))
+        results[label] = {"model": str(model), "mp4": str(out), "pngs": summary.get("pngs", []),
+                          "flicker": flicker["without"]["flicker"], "flicker_rel": flicker["without"]["flicker_rel"],
+                          "flicker_stabilised": flicker["with"]["flicker"], "semantics": flicker["semantics"]}
+    return results
+
+
+def ar_section(results: dict, frames: int) -> str:
+    begin, end = markers("ar")
+    lines = [begin, "## The AR demo on real video (bedroom_frames)", "",
+             f"Written by `benchmarks/bench_distill.py --ar` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: "
+             f"`keras-depth demo` (a cube anchored at the frame centre) and `keras-depth temporal` on the first {frames} "
+             "frames of `../shared/data/video/bedroom_frames`, per int8 QAT model. Flicker: mean |change| of the "
+             "aligned disparity on static pixels between consecutive frames (1/m; `keras_depth/ar/temporal.py`), "
+             "lower is steadier.", "",
+             "| model | semantics | flicker (1/m) | relative flicker | stabilised | PNGs |", "|---|---|---|---|---|---|"]
+    for label, r in results.items():
+        pngs = ", ".join(f"`{Path(p).relative_to(REPO) if Path(p).is_relative_to(REPO) else p}`" for p in r["pngs"])
+        lines.append(f"| {label} | {r['semantics']} | {r['flicker']:.4g} | {r['flicker_rel']:.4g} | "
+                     f"{r['flicker_stabilised']:.4g} | {pngs} |")
+    return "\n".join(lines + ["", end])
+
+
 def main() -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     from keras_depth.paths import shared_path
@@ -128,11 +166,24 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="a few steps on a few frames (checks the wiring; no doc update)")
     p.add_argument("--epochs", type=int, help="override train.epochs of the distill recipe")
     p.add_argument("--out", default=str(REPO / "runs" / "bench"))
+    p.add_argument("--ar", action="store_true", help="only the AR demo and flicker on bedroom_frames, with the "
+                   "distilled students and the quickstart model (run the teachers and `make demo` first)")
+    p.add_argument("--ar-frames", type=int, default=90)
     args = p.parse_args()
     data = shared_path("data")
     if not data.is_dir():
         print(f"error: {data} not found (set KERAS_DEPTH_SHARED)", file=sys.stderr)
         return 2
+    if args.ar:
+        out = Path(args.out)
+        models = {f"student_{n}": out / f"distill_{n}" / "model_int8_qat.tflite" for n in TEACHERS}
+        models["quickstart"] = REPO / "runs" / "quickstart" / "model_int8_qat.tflite"
+        results = ar_demos(models, data / "video" / "bedroom_frames", out, args.ar_frames)
+        (out / "ar_bedroom" / "ar_bedroom.json").write_text(json.dumps(results, indent=2))
+        text = ar_section(results, args.ar_frames)
+        print(text)
+        write_section(DOC, "ar", text)
+        return 0
     for name in args.teacher or ["fastdepth", "pydnet"]:
         report = run_teacher(name, data, args.quick, args.epochs, Path(args.out))
         text = section(name, report, args.quick)

@@ -257,3 +257,21 @@ def test_bad_frame_sources_fail_in_one_line(teacher_files, tmp_path, capsys):
     msg = _bad(tmp_path, capsys, "--teacher", str(labels), "--semantics", "metric", "--frames", str(tmp_path / "frames"))
     assert "no precomputed label for frame 'frames__im00'" in msg
     assert "distill.teachers" in _bad(tmp_path, capsys, "--frames", str(tmp_path / "frames"))  # no teacher at all
+
+
+def test_two_teachers_of_one_model_label_like_one(teacher_files, tmp_path):
+    # The same weights as Keras and as TFLite, the TFLite one 3x deeper (output_scale): relative
+    # semantics align it back, so the average is the single teacher's label.
+    _write_frames(tmp_path / "frames", 2, hw=(64, 96))
+    src = FrameSource.from_entry({"path": str(tmp_path / "frames")}, "s")
+    one = load_teacher({"kind": "keras", "path": str(teacher_files["keras"]), "semantics": "relative"})
+    other = load_teacher({"kind": "tflite", "path": str(teacher_files["tflite"]), "semantics": "relative", "output_scale": 3.0})
+    single = read_cache(label_source([one], src, tmp_path / "c1", log=lambda s: None))
+    both = read_cache(label_source([one, other], src, tmp_path / "c2", log=lambda s: None))
+    assert both[0]["teachers"][1]["output_scale"] == 3.0 and one.calls == 2 * 2 * 2 and other.calls == 2 * 2
+    keep = np.asarray(both[3], bool)
+    assert keep.mean() > 0.3 and not (keep & ~np.asarray(single[3], bool)).any()  # kept only where each teacher kept
+    np.testing.assert_allclose(np.asarray(both[2], np.float32)[keep], np.asarray(single[2], np.float32)[keep], rtol=3e-3)
+    with pytest.raises(UsageError, match="same semantics"):
+        label_source([one, load_teacher({"kind": "keras", "path": str(teacher_files["keras"]), "semantics": "metric"})],
+                     src, tmp_path / "c3", log=lambda s: None)
