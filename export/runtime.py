@@ -37,6 +37,15 @@ def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, del
     return it
 
 
+def normalize_rgb(rgb: np.ndarray, hw: tuple[int, int], channel_order: str, normalization: dict) -> np.ndarray:
+    """uint8 RGB [H, W, 3] -> float32 [h, w, 3] as a model's input conventions say: the input resize,
+    channel order, then ``pixel * scale + offset`` per channel (docs/contracts.md section 4)."""
+    rgb = resize_rgb(rgb, hw)
+    if channel_order == "BGR":
+        rgb = rgb[..., ::-1]
+    return rgb.astype(np.float32) * np.asarray(normalization["scale"], np.float32) + np.asarray(normalization["offset"], np.float32)
+
+
 class TFLiteDepthEstimator:
     """RGB uint8 frame in, depth (or the raw output) out, following the manifest exactly."""
 
@@ -69,11 +78,7 @@ class TFLiteDepthEstimator:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UsageError(f"expected an RGB uint8 image [H, W, 3], got {rgb.dtype} {rgb.shape}")
         m = self.manifest.input
-        rgb = resize_rgb(rgb, (m.height, m.width))
-        if m.channel_order == "BGR":
-            rgb = rgb[..., ::-1]
-        norm = m.normalization
-        x = rgb.astype(np.float32) * np.asarray(norm["scale"], np.float32) + np.asarray(norm["offset"], np.float32)
+        x = normalize_rgb(rgb, (m.height, m.width), m.channel_order, m.normalization)
         if m.dtype in ("uint8", "int8"):
             x = m.quantization.quantize(x, m.dtype)
         else:

@@ -26,8 +26,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from export.runtime import normalize_rgb
 from keras_depth.errors import UsageError
-from keras_depth.geometry import resize_rgb
 from keras_depth.spec import SEMANTICS_CODES
 
 TEACHER_KINDS = ("tflite", "peer", "onnx", "keras", "precomputed")
@@ -141,24 +141,26 @@ class Teacher:
     def prepare(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 RGB [H, W, 3] (already cropped to the input's aspect when ``fit`` is crop) -> the
         input tensor [1, h, w, 3] (or [1, 3, h, w]) in the model's dtype."""
-        x = resize_rgb(rgb, self.input_hw)
-        if self.channel_order == "BGR":
-            x = x[..., ::-1]
-        norm = self.normalization
-        x = x.astype(np.float32) * np.asarray(norm["scale"], np.float32) + np.asarray(norm["offset"], np.float32)
+        x = normalize_rgb(rgb, self.input_hw, self.channel_order, self.normalization)
         x = self.quantize(x) if self.quantize is not None else x.astype(self.input_dtype)
         if self.layout == "NCHW":
             x = np.transpose(x, (2, 0, 1))
         return np.ascontiguousarray(x[None])
 
-    def to_label(self, raw: np.ndarray) -> np.ndarray:
-        """Raw output -> label in ``domain`` (float32 [h, w]; 0 where the output is unusable)."""
+    def to_domain(self, raw: np.ndarray) -> np.ndarray:
+        """Raw values (an output, or a precomputed file's) x ``output_scale``, inverted when the raw
+        kind is not the label domain; 0 where unusable (non-finite, or a negative depth)."""
         y = np.asarray(raw, np.float32) * np.float32(self.spec.output_scale)
         y = np.where(np.isfinite(y), y, 0.0).astype(np.float32)
         if self.output_kind != self.domain:  # depth <-> disparity
             y = np.where(y > 0, 1.0 / np.maximum(y, 1e-12), 0.0).astype(np.float32)
         if self.domain == "depth":
             y = np.maximum(y, 0.0)
+        return y
+
+    def to_label(self, raw: np.ndarray) -> np.ndarray:
+        """Raw output -> label in ``domain`` (float32, ``input_hw``; 0 where the output is unusable)."""
+        y = self.to_domain(raw)
         if y.shape != self.input_hw:  # heads at another resolution are read at the input's
             import cv2
 
@@ -188,20 +190,20 @@ def _norm(value: Optional[dict], where: str) -> dict:
     return out
 
 
-def _check_rank(where: str, shape: Any, what: str) -> None:
+def _not_depth_model(where: str, shape: Any, what: str) -> None:
     raise UsageError(f"{where}: not a depth model ({what}: got shape {list(shape)})")
 
 
 def _input_layout(shape: list, where: str) -> tuple[str, Optional[tuple[int, int]]]:
     """(layout, (h, w) when static) of an image input's shape, or a UsageError."""
     if len(shape) != 4:
-        _check_rank(where, shape, "expected one image input [1, h, w, 3] or [1, 3, h, w]")
+        _not_depth_model(where, shape, "expected one image input [1, h, w, 3] or [1, 3, h, w]")
     if shape[3] == 3:
         layout, hw = "NHWC", (shape[1], shape[2])
     elif shape[1] == 3:
         layout, hw = "NCHW", (shape[2], shape[3])
     else:
-        _check_rank(where, shape, "expected 3 colour channels")
+        _not_depth_model(where, shape, "expected 3 colour channels")
     static = all(isinstance(v, (int, np.integer)) and v > 0 for v in hw)
     return layout, (int(hw[0]), int(hw[1])) if static else None
 

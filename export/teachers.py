@@ -219,18 +219,12 @@ class PrecomputedTeacher(Teacher):
         if abs(h / w - frame_hw[0] / frame_hw[1]) > 0.02 * frame_hw[0] / frame_hw[1]:
             raise UsageError(f"{path}: {w}x{h} does not have the aspect of its frame {frame_hw[1]}x{frame_hw[0]}")
         self.calls += 1
-        y = self.to_label_full(np.where(valid, raw, 0.0))
+        y = self.to_domain(np.where(valid, raw, 0.0))
         if (h, w) != tuple(frame_hw):
             import cv2
 
             y = cv2.resize(y, (frame_hw[1], frame_hw[0]), interpolation=cv2.INTER_NEAREST)
         return y
-
-    def to_label_full(self, raw: np.ndarray) -> np.ndarray:
-        y = np.asarray(raw, np.float32) * np.float32(self.spec.output_scale)
-        if self.output_kind != self.domain:
-            y = np.where(y > 0, 1.0 / np.maximum(y, 1e-12), 0.0).astype(np.float32)
-        return y.astype(np.float32)
 
 
 def label_name(key: str) -> str:

@@ -64,11 +64,12 @@ def prepare(config: Config, log: Callable[[str], None] = print) -> DistillRun:
                             short_side=d.label_short_side, strict=config.data.strict, log=log) for s in sources]
     seconds = {"label": time.time() - start}
     aspect = [int(v) for v in config.data.image_size]
+    counts = [_frames(f) for f in folders]
     entries = [{"type": "pseudo_labels", "path": str(f), "holdout": d.holdout, "aspect": aspect,
-                "weight": s.weight if s.weight is not None else _frames(f)} for f, s in zip(folders, sources)]
+                "weight": s.weight if s.weight is not None else n} for f, s, n in zip(folders, sources, counts)]
     train = [dict(e, split="train") for e in entries] + list(config.data.train)
     # Held-out frames of the sources big enough to spare every holdout-th one.
-    val = [{k: v for k, v in e.items() if k != "weight"} | {"split": "val"} for e in entries if _frames(e["path"]) >= d.holdout]
+    val = [{k: v for k, v in e.items() if k != "weight"} | {"split": "val"} for e, n in zip(entries, counts) if n >= d.holdout]
     if not val:
         raise UsageError(f"distill.sources: no source has {d.holdout} frames to hold out every {d.holdout}th for "
                          "validation; add frames or lower distill.holdout")
