@@ -24,6 +24,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+import doc_sections  # noqa: E402  (benchmarks/ is not a package)
+
+SCRIPT = "benchmarks/bench_distill.py"
 
 TEACHERS = {
     "fastdepth": {"kind": "peer", "path": "fastdepth_224_int8"},  # metric depth (NYU), int8
@@ -102,21 +106,11 @@ def section(name: str, report: dict, quick: bool) -> str:
 
 
 def markers(name: str) -> tuple[str, str]:
-    return (f"<!-- begin: benchmarks/bench_distill.py {name} (measured; generated) -->",
-            f"<!-- end: benchmarks/bench_distill.py {name} -->")
+    return doc_sections.markers(SCRIPT, name)
 
 
 def write_section(path: Path, name: str, text: str) -> None:
-    begin, end = markers(name)
-    doc = path.read_text() if path.is_file() else "# Distillation\n"
-    if begin in doc and end in doc:
-        doc = doc[: doc.index(begin)] + text + doc[doc.index(end) + len(end):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    from keras_depth.io import atomic_write_text
-
-    atomic_write_text(path, doc)
-    print(f"wrote the {name} section of {path}")
+    doc_sections.write_section(path, SCRIPT, name, text, title="# Distillation")
 
 
 def ar_demos(models: dict[str, Path], frames: Path, out_root: Path, max_frames: int) -> dict:

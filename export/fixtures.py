@@ -9,7 +9,10 @@ into the same depth, as ``export.runtime.TFLiteDepthEstimator`` does; the fixtur
   tensor ``TFLiteDepthEstimator.preprocess`` gives;
 - ``postprocess.json``: the model's raw output for the first frame -> dequantized output -> depth;
 - ``occlusion.json``: that depth + a virtual box (a constant-depth plane, partly translucent)
-  -> visibility mask and composited pixels (the rule in ``occlusion_reference``).
+  -> visibility mask and composited pixels (the rule in ``occlusion_reference``);
+- ``sparse_alignment.json``: prediction maps + sparse metric points -> the robust fit of
+  ``keras_depth.alignment.align_to_points`` (scale, shift, inliers) or its error, per case
+  (independent of the model).
 
 ``write_fixtures`` takes any exported model with its manifest beside it. ``build_tiny_model``
 makes the small deterministic int8 model the committed fixtures come from, so a test can rebuild
@@ -36,7 +39,7 @@ from keras_depth.geometry import resize_rgb
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.kerasapi import keras, tf
 
-FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json")
+FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json", "sparse_alignment.json")
 # Frame sizes (width, height): one enlarged (cv2 INTER_LINEAR), one shrunk (cv2 INTER_AREA) to the input.
 FRAME_SIZES = ((20, 15), (50, 37))
 TINY_INPUT_HW = (24, 32)
@@ -150,7 +153,47 @@ def write_fixtures(model_path: str | os.PathLike, out_dir: str | os.PathLike) ->
         "object_argb": _ints(obj_argb), "object_depth": _floats(obj_depth),  # null where absent (+inf)
         "visible": _ints(visible), "composited": _ints(composited),
     }))
+    put("sparse_alignment.json", _dump({"cases": sparse_alignment_cases()}))
     return written
+
+
+def sparse_alignment_cases() -> list[dict]:
+    """Seeded cases for ``align_to_points``: scale for depth models, RANSAC scale and shift (all-pairs
+    and LCG-pairs paths) for disparity, one point, and the degenerate inputs with their error."""
+    from keras_depth.alignment import align_to_points
+    from keras_depth.errors import UsageError
+
+    rng = np.random.default_rng(7)
+    cases = []
+
+    def add(name: str, pred: np.ndarray, points: np.ndarray, semantics: str) -> None:
+        pred = pred.astype(np.float32)
+        case = {"name": name, "semantics": semantics, "width": int(pred.shape[1]), "height": int(pred.shape[0]),
+                "pred": _floats(pred), "points": [[int(x), int(y), float(z)] for x, y, z in points]}
+        try:
+            fit = align_to_points(pred, points, semantics)
+            case.update(scale=fit.scale, shift=fit.shift, inliers=fit.inliers)
+        except UsageError as e:
+            case["error"] = str(e)
+        cases.append(case)
+
+    for name, n, semantics in (("disparity_all_pairs", 20, "affine_disparity"), ("disparity_lcg_pairs", 45, "affine_disparity"),
+                               ("relative_depth", 25, "relative")):
+        pred = rng.uniform(0.2, 3.0, (12, 16)).astype(np.float32)
+        xs, ys = rng.integers(0, 16, n), rng.integers(0, 12, n)
+        at = pred[ys, xs].astype(np.float64)
+        depth = 1 / (0.5 * at + 0.1) if semantics == "affine_disparity" else 2.5 * at
+        depth = depth * (1 + 0.01 * rng.standard_normal(n))
+        bad = rng.permutation(n)[: int(0.3 * n)]
+        depth[bad] *= rng.uniform(2, 4, len(bad)) ** rng.choice([-1, 1], len(bad))
+        add(name, pred, np.stack([xs, ys, depth], 1), semantics)
+    flat = np.full((4, 6), 0.25, np.float32)
+    add("one_point", flat, np.array([[1, 2, 2.0]]), "affine_disparity")
+    ramp = np.arange(24, dtype=np.float32).reshape(4, 6) + 1
+    add("no_points", ramp, np.zeros((0, 3)), "metric")
+    add("one_depth", ramp, np.array([[1, 1, 2.0], [2, 2, 2.0], [3, 1, 2.0]]), "affine_disparity")
+    add("outside", ramp, np.array([[1, 1, 2.0], [7, 1, 3.0]]), "metric")
+    return cases
 
 
 def build_tiny_model(out_dir: str | os.PathLike, seed: int = 0) -> Path:

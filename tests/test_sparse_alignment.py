@@ -118,3 +118,89 @@ def test_inlier_rule_is_relative_depth_error():
     np.testing.assert_allclose(r[:3], [0.0, 0.19, 0.25])
     assert np.isinf(r[3])
     assert list(r <= INLIER_TAU) == [True, True, False, False]
+
+
+def _frame():
+    from keras_depth.evaluation.real_frames import RealFrame
+
+    y, x = np.mgrid[0:30, 0:40]
+    depth = (1.0 + 0.05 * x + 0.03 * y).astype(np.float32)
+    depth[:3] = 0  # invalid rows
+    return RealFrame("toy", "f0", np.zeros((30, 40, 3), np.uint8), depth, 10.0)
+
+
+def test_sparse_evaluation_recovers_the_scale_of_a_scaled_prediction():
+    from keras_depth.evaluation.sparse_alignment import ORACLE, RAW, SparseProtocol, frame_rows
+
+    frame = _frame()
+    pred = np.where(frame.depth > 0, frame.depth / 3, 1.0).astype(np.float32)
+    clean = SparseProtocol(counts=(1, 10), noise=0.0, outlier_fraction=0.0, trials=3)
+    rows = {r["n"]: r for r in frame_rows("m", pred, frame, clean, "relative", np.random.default_rng(0))}
+    assert rows[RAW]["abs_rel"] == pytest.approx(2 / 3, rel=1e-5)  # |d/3 - d| / d
+    assert rows[RAW]["delta1"] == 0.0
+    for n in (ORACLE, 1, 10):
+        assert rows[n]["abs_rel"] == pytest.approx(0.0, abs=1e-5) and rows[n]["delta1"] == 1.0
+    # An affine-disparity prediction (its predictor's depth is 1 / (disparity)) is aligned in
+    # disparity: 1/depth = 2 * disp + 0.1 is recovered from 10 noiseless points.
+    disp = np.where(frame.depth > 0, (1 / np.maximum(frame.depth, 1e-3) - 0.1) / 2, 1.0)
+    rows = {r["n"]: r for r in frame_rows("m", (1 / disp).astype(np.float32), frame, clean, "affine_disparity",
+                                          np.random.default_rng(0))}
+    assert rows[10]["abs_rel"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_sparse_sampling_noise_and_outliers():
+    from keras_depth.evaluation.sparse_alignment import sample_points
+
+    frame = _frame()
+    valid = frame.depth > 0
+    rng = np.random.default_rng(1)
+    pts = sample_points(frame.depth, valid, 2000 if valid.sum() >= 2000 else int(valid.sum()), rng, 0.05, 0.10)
+    gt = frame.depth[pts[:, 1].astype(int), pts[:, 0].astype(int)]
+    assert (gt > 0).all() and len(np.unique(pts[:, :2], axis=0)) == len(pts)  # distinct valid pixels
+    ratio = pts[:, 2] / gt
+    outlier = np.abs(np.log(ratio)) > np.log(1.4)
+    assert outlier.mean() == pytest.approx(0.10, abs=0.03)
+    assert np.std(ratio[~outlier] - 1) == pytest.approx(0.05, rel=0.15)
+
+
+def test_gt_sparse_points_sample_valid_pixels_in_metres(tmp_path):
+    import cv2
+
+    from keras_depth.ar.placement import gt_sparse_points
+
+    rng = np.random.default_rng(0)
+    maps = [rng.integers(500, 4000, (12, 16)).astype(np.uint16) for _ in range(3)]
+    for m in maps:
+        m[:, :4] = 0  # invalid
+    for i, m in enumerate(maps):
+        cv2.imwrite(str(tmp_path / f"d{i}.png"), m)
+    points, hw = gt_sparse_points(tmp_path, 5, max_frames=2)
+    assert hw == (12, 16) and sorted(points) == [0, 1]
+    for i, pts in points.items():
+        assert len(pts) == 5 and len({(p.x, p.y) for p in pts}) == 5
+        for p in pts:
+            assert p.x >= 4 and p.depth == pytest.approx(maps[i][int(p.y), int(p.x)] / 1000.0)
+    with pytest.raises(Exception, match="fewer than --sparse-from-gt 200"):
+        gt_sparse_points(tmp_path / "d0.png", 200)
+
+
+def test_scene_pipeline_fits_by_semantics():
+    from types import SimpleNamespace
+
+    from keras_depth.ar.placement import MetricPoint
+    from keras_depth.ar.pipeline import ScenePipeline
+
+    def pipeline(semantics):
+        out = SimpleNamespace(semantics=semantics, height=8, width=8)
+        return ScenePipeline(SimpleNamespace(manifest=SimpleNamespace(output=out)))
+
+    true = np.linspace(1, 4, 64, dtype=np.float32).reshape(8, 8)
+    refs = [MetricPoint(x, y, float(true[y, x])) for x, y in [(0, 0), (3, 1), (5, 5), (7, 7), (2, 6)]]
+    refs.append(MetricPoint(4, 4, 9 * float(true[4, 4])))  # an outlier
+    # A relative depth model predicting half the depth: a scale of 2 in depth = 0.5 in disparity.
+    a = pipeline("relative").fit(true / 2, 2 / true, refs)
+    assert (a.scale, a.shift) == (pytest.approx(0.5), 0.0)
+    # An affine-disparity model predicting (1/depth - 0.1) / 3: scale 3, shift 0.1 in disparity.
+    disp = (1 / true - 0.1) / 3
+    a = pipeline("affine_disparity").fit(1 / disp, disp, refs)
+    assert a.scale == pytest.approx(3, rel=1e-4) and a.shift == pytest.approx(0.1, abs=1e-5)

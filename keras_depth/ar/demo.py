@@ -26,7 +26,7 @@ from export.runtime import TFLiteDepthEstimator
 from keras_depth.ar.composite import composite
 from keras_depth.ar.obj import load_obj
 from keras_depth.ar.pipeline import ScenePipeline
-from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, load_sparse_points, sample
+from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, gt_sparse_points, load_sparse_points, sample
 from keras_depth.ar.render import DEFAULT_HFOV_DEG, Intrinsics, cube_mesh, render_mesh, rotation_x, rotation_y
 from keras_depth.ar.temporal import DEFAULT_ALPHA, TemporalSmoother
 from keras_depth.ar.video import Mp4Writer, open_source, write_png
@@ -57,6 +57,9 @@ class DemoOptions:
     hfov: Optional[float] = None  # horizontal FOV of the input frames, degrees (default 65, as depth-core)
     intrinsics: Optional[tuple[float, float, float, float]] = None  # fx, fy, cx, cy; centres at integers
     sparse_points: Optional[str] = None  # a file of metric points (placement.load_sparse_points)
+    sparse_from_gt: Optional[int] = None  # N ground-truth pixels per frame of --gt-depth as metric points
+    gt_depth: Optional[str] = None  # a depth map, or a folder of them (one per input frame)
+    depth_scale: Optional[float] = None  # --gt-depth value / scale = metres (default: the format's)
     stabilize: bool = False
     alpha: Optional[float] = None  # EMA weight of the new frame (default temporal.DEFAULT_ALPHA)
     max_frames: Optional[int] = None
@@ -79,6 +82,10 @@ class DemoOptions:
             raise UsageError(f"--hfov: expected degrees in (0, 180), got {self.hfov}")
         if not Path(self.model).is_file():
             raise UsageError(f"--model: {self.model} not found")
+        if (self.sparse_from_gt is None) != (self.gt_depth is None):
+            raise UsageError("--sparse-from-gt N and --gt-depth PATH go together")
+        if self.sparse_from_gt is not None and self.sparse_points is not None:
+            raise UsageError("--sparse-points and --sparse-from-gt are alternatives; give one")
 
 
 class Progress:
@@ -161,11 +168,13 @@ def run_demo(options: DemoOptions) -> dict:
     options.check()
     out = Path(options.out)
     mesh = load_object(options.object)
-    sparse = load_sparse_points(options.sparse_points) if options.sparse_points else None
+    sparse, sparse_hw = (load_sparse_points(options.sparse_points) if options.sparse_points else None), None
+    if options.sparse_from_gt is not None:
+        sparse, sparse_hw = gt_sparse_points(options.gt_depth, options.sparse_from_gt, options.depth_scale, options.max_frames)
     source = open_source(options.input)
     est = TFLiteDepthEstimator(options.model, num_threads=options.threads)
     smoother = TemporalSmoother(options.alpha or DEFAULT_ALPHA) if options.stabilize else None
-    stats = DemoRun(options, est, mesh, sparse, smoother)
+    stats = DemoRun(options, est, mesh, sparse, smoother, sparse_hw)
     total = source.count if options.max_frames is None else min(source.count or options.max_frames, options.max_frames)
     progress = Progress(total, enabled=not options.no_progress)
     writer = None
@@ -208,9 +217,11 @@ def run_demo(options: DemoOptions) -> dict:
 class DemoRun:
     """The demo's per-frame state: pipeline, placement, intrinsics, colour range, FPS."""
 
-    def __init__(self, options: DemoOptions, estimator, mesh, sparse, smoother):
+    def __init__(self, options: DemoOptions, estimator, mesh, sparse, smoother, sparse_hw=None):
         self.options, self.estimator, self.mesh = options, estimator, mesh
-        self.pipeline = ScenePipeline(estimator, None, sparse, smoother)
+        # Sparse points are in input-frame pixels; the pipeline sees processing-size frames (_setup).
+        self.sparse, self.sparse_hw = sparse, sparse_hw
+        self.pipeline = ScenePipeline(estimator, None, None, smoother)
         self.semantics = estimator.manifest.output.semantics
         self.center: Optional[np.ndarray] = None
         self.size: Optional[float] = None
@@ -229,6 +240,7 @@ class DemoRun:
             self.k = Intrinsics.from_centered_pixels(*a.intrinsics).scaled(sx, sy)
         else:
             self.k = Intrinsics.from_hfov(self.proc_w, self.proc_h, a.hfov or DEFAULT_HFOV_DEG)
+        self._scale_sparse(in_h, in_w, sx, sy)
         if pick:
             ax, ay = pick_pixel(frame)
         elif a.anchor_pixel is not None:
@@ -251,6 +263,18 @@ class DemoRun:
             self.anchor_depth = None  # picked from the first frame's metric depth
         if relative:
             self.pipeline.anchor = MetricPoint(*self.anchor_xy, self.anchor_depth)
+
+    def _scale_sparse(self, in_h: int, in_w: int, sx: float, sy: float) -> None:
+        if self.sparse is None:
+            return
+        flag = "--gt-depth" if self.sparse_hw is not None else "--sparse-points"
+        if self.sparse_hw is not None and tuple(self.sparse_hw) != (in_h, in_w):
+            raise UsageError(f"--gt-depth: the depth maps are {self.sparse_hw[1]}x{self.sparse_hw[0]}, the input frames {in_w}x{in_h}")
+        for pts in self.sparse.values():
+            for p in pts:
+                if not (-0.5 <= p.x < in_w - 0.5 and -0.5 <= p.y < in_h - 0.5):
+                    raise UsageError(f"{flag}: the point ({p.x:g}, {p.y:g}) lies outside the {in_w}x{in_h} input frames")
+        self.pipeline.sparse_points = {k: [p.scaled(sx, sy) for p in v] for k, v in self.sparse.items()}
 
     def _place(self, scene_depth: np.ndarray) -> None:
         z = self.anchor_depth

@@ -164,6 +164,43 @@ def load_sparse_points(path: str | os.PathLike) -> dict[Optional[int], list[Metr
     return out
 
 
+def gt_sparse_points(path: str | os.PathLike, n: int, depth_scale: Optional[float] = None,
+                     max_frames: Optional[int] = None, seed: int = 0) -> tuple[dict[Optional[int], list[MetricPoint]], tuple[int, int]]:
+    """``n`` valid ground-truth pixels per frame as metric points, from a depth map (the same points
+    for every frame) or a folder of depth maps (sorted naturally, one per input frame), with
+    ``depth_scale`` (value / scale = metres; default: the format's). Returns (points by frame, the
+    maps' (height, width)), for a recorded RGB-D sequence standing in for an AR session's points."""
+    from keras_depth.ar.video import natural_key
+    from keras_depth.data.readers.decode import read_depth
+
+    path = Path(path)
+    if path.is_dir():
+        files = sorted((f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".png", ".npy", ".pfm", ".dpt")),
+                       key=lambda f: natural_key(f.name))
+        if not files:
+            raise UsageError(f"--gt-depth: {path} holds no depth maps (.png, .npy, .pfm, .dpt)")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise UsageError(f"--gt-depth: {path} not found")
+    if max_frames is not None:
+        files = files[:max_frames]
+    rng = np.random.default_rng(seed)
+    out: dict[Optional[int], list[MetricPoint]] = {}
+    shape = None
+    for i, f in enumerate(files):
+        depth, valid = read_depth(f, None, depth_scale)
+        if shape is not None and depth.shape != shape:
+            raise DataError(f"--gt-depth: {f} is {depth.shape[1]}x{depth.shape[0]}, the first map {shape[1]}x{shape[0]}")
+        shape = depth.shape
+        ys, xs = np.nonzero(valid & np.isfinite(depth) & (depth > 0))
+        if len(xs) < n:
+            raise DataError(f"--gt-depth: {f} has {len(xs)} valid pixels, fewer than --sparse-from-gt {n}")
+        pick = rng.choice(len(xs), n, replace=False)
+        out[None if path.is_file() else i] = [MetricPoint(float(xs[k]), float(ys[k]), float(depth[ys[k], xs[k]])) for k in pick]
+    return out, shape
+
+
 def points_for_frame(points: Optional[dict[Optional[int], list[MetricPoint]]], frame: int) -> list[MetricPoint]:
     if not points:
         return []

@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--intrinsics", type=_numbers(float, 4, "--intrinsics"), metavar="FX,FY,CX,CY",
                         help="camera intrinsics of the input frames in pixels (pixel centres at integers)")
     parser.add_argument("--sparse-points", metavar="FILE", help="metric points to align to: lines 'x y depth' or 'frame x y depth'")
+    parser.add_argument("--sparse-from-gt", type=positive(int, "--sparse-from-gt"), metavar="N",
+                        help="align to N valid pixels per frame of --gt-depth (an RGB-D recording standing in for AR points)")
+    parser.add_argument("--gt-depth", metavar="PATH", help="a depth map, or a folder of them (one per input frame), for --sparse-from-gt")
+    parser.add_argument("--depth-scale", type=positive(float, "--depth-scale"), metavar="S",
+                        help="--gt-depth value / S = metres (default: the format's, e.g. 1000 for 16-bit PNG)")
     parser.add_argument("--stabilize", action="store_true", help="EMA of the alignment and of disparity in static regions")
     parser.add_argument("--alpha", type=positive(float, "--alpha"), default=None, help=f"EMA weight of the new frame (default {DEFAULT_ALPHA})")
     parser.add_argument("--max-frames", type=positive(int, "--max-frames"), metavar="N", help="stop after N frames")

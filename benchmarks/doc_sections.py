@@ -1,0 +1,25 @@
+"""Generated sections of a markdown doc: a benchmark script owns the text between its markers
+``<!-- begin: SCRIPT NAME (measured; generated) -->`` and ``<!-- end: SCRIPT NAME -->`` and rewrites
+only that, so hand-written text and other scripts' sections around it stay."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def markers(script: str, name: str) -> tuple[str, str]:
+    return (f"<!-- begin: {script} {name} (measured; generated) -->", f"<!-- end: {script} {name} -->")
+
+
+def write_section(path: Path, script: str, name: str, text: str, title: str = "") -> None:
+    """Replace the ``name`` section of ``path`` with ``text`` (which starts and ends with the markers),
+    or append it; a missing file starts with ``title``."""
+    from keras_depth.io import atomic_write_text
+
+    begin, end = markers(script, name)
+    doc = path.read_text() if path.is_file() else f"{title}\n"
+    if begin in doc and end in doc:
+        doc = doc[: doc.index(begin)] + text + doc[doc.index(end) + len(end):]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
+    atomic_write_text(path, doc)
+    print(f"wrote the {name} section of {path}")
