@@ -171,6 +171,26 @@ def test_trajectory_is_smooth_and_consistent():
     np.testing.assert_array_equal(tr.image, again.image)
 
 
+def test_trajectory_with_the_training_camera():
+    from keras_depth.data.synthetic.sampling import CameraRanges
+
+    # The quickstart's camera: 60 deg hfov, 1.3-1.5 m high, pitched 10-30 deg down.
+    cam = CameraRanges.of_entries([{"type": "synthetic", "fov_deg": [60, 60], "camera_height": [1.3, 1.5],
+                                    "pitch_deg": [-30, -10]}])
+    assert cam == CameraRanges((60.0, 60.0), (1.3, 1.5), (-30.0, -10.0))
+    assert CameraRanges.of_entries([{"type": "synthetic"}, {"type": "nyu_fastdepth_sample"}]) is None
+    for index in range(3):
+        tr = synthetic.render_trajectory(seed=0, count=5, height=16, width=16, index=index, camera=cam)
+        fx = tr.intrinsics[0, 0]
+        assert np.degrees(2 * np.arctan(16 / (2 * fx))) == pytest.approx(60.0)
+        ys = tr.pose[:, 1, 3]
+        assert 1.3 - 0.09 <= ys.min() and ys.max() <= 1.5 + 0.09  # +-8 cm bob of the hand-held path
+        # The optical axis (third column of the rotation) points down by 10-30 deg, +-3 deg wobble
+        # and a small roll: its world y component is -sin(pitch).
+        down = np.degrees(np.arcsin(-tr.pose[:, 1, 2]))
+        assert 10 - 4 <= down.min() and down.max() <= 30 + 4
+
+
 def test_bad_arguments_name_the_argument():
     with pytest.raises(UsageError, match="split.*'tran'"):
         synthetic.render_frame(0, 0, H, W, split="tran")

@@ -20,6 +20,8 @@ pixel centres at ``+0.5``, so the trajectory's intrinsics are used as they are. 
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -41,13 +43,15 @@ MODES = ("raw", "anchored", "oracle")
 
 def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, height: int = 180, width: int = 240,
                         split: str = "val", index: int = 0, out: Optional[Path] = None, png_every: int = 0,
-                        size_fraction: float = 0.25, yaw: float = 30.0) -> dict:
+                        size_fraction: float = 0.25, yaw: float = 30.0, camera=None) -> dict:
     """Occlusion IoU and pixel agreement of ``model_path``'s depth against the true depth of synthetic
     trajectory ``index`` (``count`` frames of ``height`` x ``width``); with ``out``, also the 4-panel mp4
-    (and every ``png_every``-th panel as PNG). Returns the scores (JSON-ready)."""
+    (and every ``png_every``-th panel as PNG). ``camera`` (``CameraRanges``, e.g. the training
+    config's) sets the path's fov, height and pitch; None keeps the generator's random camera, for
+    which a metric model's raw depth is not calibrated. Returns the scores (JSON-ready)."""
     import cv2
 
-    traj = render_trajectory(seed, count, height, width, split=split, index=index)
+    traj = render_trajectory(seed, count, height, width, split=split, index=index, camera=camera)
     k = Intrinsics(*[float(v) for v in traj.intrinsics[0]])
     est = TFLiteDepthEstimator(model_path)
     cx, cy = width // 2, height // 2
@@ -112,7 +116,9 @@ def synthetic_occlusion(model_path: str | Path, seed: int = 0, count: int = 24, 
         writer.close()
     res = {
         "model": str(model_path), "semantics": est.manifest.output.semantics,
-        "trajectory": {"seed": seed, "split": split, "index": index, "count": count, "height": height, "width": width},
+        "trajectory": {"seed": seed, "split": split, "index": index, "count": count, "height": height, "width": width,
+                       "camera": dataclasses.asdict(camera) if camera is not None else "generator default (random)",
+                       "hfov_deg": math.degrees(2 * math.atan(width / (2 * k.fx)))},
         "cube": {"size_m": size, "first_frame_depth_m": z0}, "visible_true_pixels": visible_true_total,
         "out": str(out) if out else None, "pngs": pngs,
     }

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from keras_depth.ar.synthetic_eval import synthetic_occlusion
-from keras_depth.cli.common import non_negative, positive
+from keras_depth.cli.common import non_negative, positive, resolve_config_path
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 
@@ -24,16 +24,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=non_negative(int, "--index"), default=0, help="which trajectory of the seed (default %(default)s)")
     parser.add_argument("--height", type=positive(int, "--height"), default=180, help="frame height (default %(default)s)")
     parser.add_argument("--width", type=positive(int, "--width"), default=240, help="frame width (default %(default)s)")
+    parser.add_argument("--config", help="render with this training config's synthetic camera (fov, height, pitch of its "
+                        "data.train entry) at the aspect of its data.image_size, so a metric model's raw depth is "
+                        "scored on the camera it learnt; --width sets the size")
     parser.add_argument("--png-every", type=non_negative(int, "--png-every"), default=0, metavar="N",
                         help="also save every Nth panel as PNG beside the mp4 (default 0: none)")
+
+
+def training_aspect_height(config, width: int) -> int:
+    """The frame height at ``width`` with the aspect of the config's ``data.image_size`` (even)."""
+    h, w = config.data.image_size
+    return max(2, int(round(width * h / w / 2)) * 2)
 
 
 def run(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         raise UsageError(f"--model: {args.model} not found")
     out = Path(args.out) if args.out else None
-    res = synthetic_occlusion(args.model, args.seed, args.count, args.height, args.width, index=args.index,
-                              out=out, png_every=args.png_every)
+    camera, height = None, args.height
+    if args.config:
+        from keras_depth.config import load_config
+        from keras_depth.data.synthetic.sampling import CameraRanges
+
+        config = load_config(resolve_config_path(args.config))
+        camera = CameraRanges.of_entries(config.data.train)
+        if camera is None:
+            raise UsageError(f"--config: {args.config} has no synthetic data.train entry with a camera (fov_deg, camera_height, pitch_deg)")
+        height = training_aspect_height(config, args.width)
+    res = synthetic_occlusion(args.model, args.seed, args.count, height, args.width, index=args.index,
+                              out=out, png_every=args.png_every, camera=camera)
     text = json.dumps(res, indent=2, sort_keys=True)
     if out is not None:
         atomic_write_text(out.with_suffix(".json"), text)

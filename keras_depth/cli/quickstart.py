@@ -90,14 +90,23 @@ def ar_demo(config, tflite_paths: list, out: Path, count: int = 24) -> Optional[
     if not tflite_paths:
         print("  skipped: export.variants is empty, so there is no TFLite model to run")
         return None
+    from keras_depth.cli.ar_eval import training_aspect_height
+    from keras_depth.data.synthetic.sampling import CameraRanges
+
     model = next((p for p in tflite_paths if Path(p).stem.endswith("int8_qat")), tflite_paths[-1])
     out.parent.mkdir(parents=True, exist_ok=True)
-    res = synthetic_occlusion(model, seed=config.seed, count=count, out=out, png_every=8)
+    # The path is filmed with the camera the model was trained for (fov, height, pitch, aspect), so
+    # the raw metric depth is scored on the geometry it learnt.
+    camera = CameraRanges.of_entries(config.data.train)
+    width = 240
+    height = training_aspect_height(config, width) if camera is not None else 180
+    res = synthetic_occlusion(model, seed=config.seed, count=count, height=height, width=width, out=out, png_every=8,
+                              camera=camera)
     atomic_write_text(out.with_suffix(".json"), json.dumps(res, indent=2, sort_keys=True))
-    print(f"  {Path(model).name} on {count} frames of a synthetic camera path; occlusion IoU against the true "
-          f"depth: {res['anchored']['iou']:.2f} with one true point per frame (an AR hit test), "
-          f"{res['raw']['iou']:.2f} as predicted (metric depth; the path's random camera is not the training "
-          f"camera), {res['baseline_all_visible']['iou']:.2f} with no occlusion")
+    where = "the training camera" if camera is not None else "the generator's random camera (not the training camera)"
+    print(f"  {Path(model).name} on {count} frames of a synthetic camera path filmed with {where}; occlusion IoU "
+          f"against the true depth: {res['raw']['iou']:.2f} as predicted (raw), {res['anchored']['iou']:.2f} with "
+          f"one true point per frame (an AR hit test), {res['baseline_all_visible']['iou']:.2f} with no occlusion")
     return out
 
 

@@ -108,8 +108,10 @@ def render_frames(
     return out
 
 
-def _trajectory_poses(rng: np.random.Generator, scene: Scene, count: int, fps: float) -> np.ndarray:
-    """A smooth hand-held path: sinusoids in position and yaw, small pitch and roll wobble."""
+def _trajectory_poses(rng: np.random.Generator, scene: Scene, count: int, fps: float,
+                      camera: Optional[CameraRanges] = None) -> np.ndarray:
+    """A smooth hand-held path: sinusoids in position and yaw, small pitch and roll wobble. With
+    ``camera``, its height and pitch ranges set the path's mean height and pitch."""
     corners = room_corners(scene)
     lo, hi = corners.min(0), corners.max(0)
     centre = (lo + hi) / 2
@@ -118,10 +120,13 @@ def _trajectory_poses(rng: np.random.Generator, scene: Scene, count: int, fps: f
     # Angular rates keep the camera under ~1 m/s, i.e. a walking phone at ``fps`` frames a second.
     omega = rng.uniform(0.15, 0.4, 3) / max(1.0, float(np.abs(amp).max()))
     phase = rng.uniform(0, 2 * math.pi, 3)
-    y0 = rng.uniform(1.0, min(1.6, hi[1] - CLEARANCE - 0.1))
+    top = hi[1] - CLEARANCE - 0.1
+    y0 = rng.uniform(*(np.minimum(camera.height_m, top) if camera is not None else (1.0, min(1.6, top))))
     yaw0, yaw_amp, yaw_rate = rng.uniform(0, 2 * math.pi), rng.uniform(0.2, 0.8), rng.uniform(-0.25, 0.25)
     yaw_omega, yaw_phase = rng.uniform(0.2, 0.6), rng.uniform(0, 2 * math.pi)
     pitch0, roll0 = rng.normal(0, math.radians(5)), rng.normal(0, math.radians(2))
+    if camera is not None and camera.pitch_deg is not None:
+        pitch0 = -math.radians(float(rng.uniform(*camera.pitch_deg)))  # look_pose: positive looks down
     poses = np.empty((count, 4, 4))
     for i in range(count):
         s = i / fps
@@ -135,10 +140,13 @@ def _trajectory_poses(rng: np.random.Generator, scene: Scene, count: int, fps: f
 
 
 def render_trajectory(
-    seed: int, count: int, height: int, width: int, split: str = "train", index: int = 0, fps: float = 10.0
+    seed: int, count: int, height: int, width: int, split: str = "train", index: int = 0, fps: float = 10.0,
+    camera: Optional[CameraRanges] = None,
 ) -> Frame:
     """``count`` frames of one scene along a smooth camera path (sequence ``index`` of ``split``),
-    as a ``Frame`` whose fields have a leading frame axis.
+    as a ``Frame`` whose fields have a leading frame axis. ``camera`` (a config's synthetic camera:
+    fov, height, pitch) replaces the default random camera, e.g. to render the camera a model was
+    trained for.
 
     Consecutive frames are ``1 / fps`` seconds apart on a path moving under about 1 m/s, so relative
     motion between neighbours is a few centimetres and degrees, as for a hand-held phone.
@@ -151,9 +159,10 @@ def render_trajectory(
     rng = frame_rng(seed, split, index, "sequence")
     for _ in range(20):
         scene = random_scene(rng)
-        fx, fy, cx, cy = intrinsics_for_fov(height, width, float(rng.uniform(*FOV_RANGE_DEG)))
+        fov = camera.fov_deg if camera is not None else FOV_RANGE_DEG
+        fx, fy, cx, cy = intrinsics_for_fov(height, width, float(rng.uniform(*fov)))
         for _ in range(10):
-            poses = _trajectory_poses(rng, scene, count, float(fps))
+            poses = _trajectory_poses(rng, scene, count, float(fps), camera)
             # Objects in the camera's way are dropped rather than the path bent round them.
             keep = tuple(
                 p for p in scene.primitives

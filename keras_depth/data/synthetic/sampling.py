@@ -165,6 +165,16 @@ class CameraRanges:
     def is_default(self) -> bool:
         return self == CameraRanges()
 
+    @classmethod
+    def of_entries(cls, entries: Sequence[dict]) -> Optional["CameraRanges"]:
+        """The camera of the first ``type: synthetic`` entry (a config's ``data.train``) that sets one
+        of ``fov_deg``, ``camera_height``, ``pitch_deg``; None when none does."""
+        for e in entries:
+            if e.get("type") == "synthetic" and any(k in e for k in ("fov_deg", "camera_height", "pitch_deg")):
+                return cls.checked(e.get("fov_deg", FOV_RANGE_DEG), e.get("camera_height", CAMERA_HEIGHT_RANGE_M),
+                                   e.get("pitch_deg"))
+        return None
+
 
 def random_camera(
     rng: np.random.Generator, scene: Scene, height: int, width: int, ranges: CameraRanges = CameraRanges(),
