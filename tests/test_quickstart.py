@@ -20,8 +20,11 @@ VARIANTS = ("float32", "int8_ptq", "int8_qat")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("quickstart")
+    # The training camera of quickstart.yaml, so the AR step films its path with it.
     code = main(["quickstart", str(LOCAL), "--output-dir", str(out / "run"),
-                 "--set", f"data.cache_dir={out / 'cache'}"])
+                 "--set", f"data.cache_dir={out / 'cache'}",
+                 "--set", "data.train=[{type: synthetic, split: train, count: 48, height: 64, width: 64, "
+                          "fov_deg: [60, 60], camera_height: [1.3, 1.5], pitch_deg: [-30, -10]}]"])
     assert code == 0
     return out / "run"
 
@@ -50,7 +53,10 @@ def test_ar_demo_output(run_dir):
     assert Path(res["model"]).name == "model_int8_qat.tflite" and res["trajectory"]["count"] == 24
     cap = cv2.VideoCapture(str(run_dir / "ar" / "synthetic.mp4"))
     ok, frame = cap.read()
-    assert ok and frame.shape == (180, 4 * 240, 3)  # four panels of the 240x180 path
+    # Filmed with the training camera at the training aspect (64x64: square): four 240x240 panels.
+    assert res["trajectory"]["camera"] == {"fov_deg": [60.0, 60.0], "height_m": [1.3, 1.5], "pitch_deg": [-30.0, -10.0]}
+    assert res["trajectory"]["hfov_deg"] == pytest.approx(60.0)
+    assert ok and frame.shape == (240, 4 * 240, 3)
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 24
     assert [Path(p).name for p in res["pngs"]] == [f"synthetic_{i:05d}.png" for i in (0, 8, 16)]
     assert all(Path(p).is_file() for p in res["pngs"])
