@@ -37,6 +37,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-doc", action="store_true", help="print only; leave docs/export.md alone")
     args = p.parse_args()
+    from keras_depth.cli.common import resolve_config_path
     from keras_depth.config import load_config
     from keras_depth.evaluation.predictors import load_model
     from keras_depth.evaluation.real_frames import load_real_frames
@@ -51,7 +52,7 @@ def main() -> int:
     if missing:
         print(f"error: {missing[0]}: not found (run `make demo` for the quickstart model)", file=sys.stderr)
         return 2
-    config = load_config("quickstart")
+    config = load_config(resolve_config_path("quickstart"))
     models = {}
     for ref in refs:
         m = load_model(ref, config)

@@ -3,7 +3,8 @@ feature points and hit tests, make a relative prediction metric.
 
 - Depth models (metric or relative depth, up to scale): one factor ``s`` with ``s * pred ~= depth``.
   The robust estimate is the median of the ratios ``depth / pred``; the points whose ratio lies
-  within ``tau`` (relative) of it are the inliers, and the fit is the geometric mean of their ratios.
+  within ``tau`` (relative) of it are the inliers, and the fit is the geometric mean of their ratios
+  (the median itself when no ratio is that close, as with two far-apart points).
 - Affine-invariant disparity models (MiDaS): ``scale * pred + shift ~= 1 / depth``. With two or more
   points this is RANSAC over least squares: every hypothesis is the exact line through two points
   (pairs from the LCG below, or all pairs when there are few), its inliers are the points whose
@@ -87,6 +88,8 @@ def fit_depth_scale(pred: np.ndarray, depth: np.ndarray, tau: float = INLIER_TAU
     ratios = depth[ok] / pred[ok]
     med = float(np.median(ratios))
     inl = np.abs(ratios / med - 1.0) <= tau
+    if not inl.any():  # an even count whose two middle ratios straddle a gap: the median itself
+        return PointFit(med, 0.0, "depth", 0, len(depth))
     scale = float(np.exp(np.mean(np.log(ratios[inl]))))
     return PointFit(scale, 0.0, "depth", int(inl.sum()), len(depth))
 

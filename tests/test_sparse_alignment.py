@@ -61,6 +61,12 @@ def test_depth_scale_is_the_geometric_mean_of_inlier_ratios():
     assert fit.scale == pytest.approx(float(np.prod(depth[:4]) ** 0.25), rel=1e-12)
 
 
+def test_depth_scale_without_inliers_is_the_median():
+    # Two points with ratios 1 and 3: the median 2 has no ratio within 20 %, so it is the answer.
+    fit = fit_depth_scale(np.array([1.0, 1.0]), np.array([1.0, 3.0]))
+    assert (fit.scale, fit.inliers) == (2.0, 0)
+
+
 def test_depth_scale_with_30_percent_outliers():
     rng = np.random.default_rng(3)
     pred = rng.uniform(0.5, 5, (30, 30)).astype(np.float32)

@@ -122,6 +122,7 @@ object SparseAlignment {
         val m = sorted.size / 2
         val median = if (sorted.size % 2 == 1) sorted[m] else 0.5 * (sorted[m - 1] + sorted[m])
         val inliers = ratios.filter { abs(it / median - 1.0) <= tau }
+        if (inliers.isEmpty()) return PointFit(median, 0.0, "depth", 0, depth.size)
         val scale = exp(inliers.sumOf { ln(it) } / inliers.size)
         return PointFit(scale, 0.0, "depth", inliers.size, depth.size)
     }

@@ -55,6 +55,13 @@ class SparseAlignmentTest {
     }
 
     @Test
+    fun depthScaleWithoutInliersIsTheMedian() {
+        val fit = SparseAlignment.fit(floatArrayOf(1f, 1f), 2, 1, intArrayOf(0, 1), intArrayOf(0, 0), doubleArrayOf(1.0, 3.0), "relative")
+        assertEquals(2.0, fit.scale, 1e-12)
+        assertEquals(0, fit.inliers)
+    }
+
+    @Test
     fun lcgPairsMatchTheFormula() {
         val s1 = (1664525L * 12345L + 1013904223L) and 0xFFFFFFFFL
         val s2 = (1664525L * s1 + 1013904223L) and 0xFFFFFFFFL
