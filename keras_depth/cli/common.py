@@ -68,6 +68,13 @@ def config_from_args(args: argparse.Namespace):
     return load_config(resolve_config_path(args.config), overrides)
 
 
+def add_unsafe_argument(parser: argparse.ArgumentParser) -> None:
+    """``--unsafe``: for the subcommands that load Keras model files (keras_depth.training.safe_loading)."""
+    parser.add_argument("--unsafe", action="store_true",
+                        help="load Keras model files even if they hold Python code (Lambda layers, custom classes): "
+                        "arbitrary code execution; only for files you trust")
+
+
 def csv_list(text: Optional[str]) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
