@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from keras_depth.cli.common import OneLineParser
+from keras_depth.cli.common import OneLineParser, skipped_summary
 from keras_depth.cli.failure import run_guarded
 from keras_depth.errors import UsageError
 
@@ -57,8 +57,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if debug:
         argv = [a for i, a in enumerate(argv) if not (a == "--debug" and i < end)]
     else:
-        # TensorFlow's C++ start-up lines (CUDA probing, oneDNN notes) would bury the one error line.
+        # Native libraries' notes (TensorFlow's C++ logging, FFmpeg's demuxer complaints about a file we
+        # then refuse in one line) would bury the one error line.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     return run_guarded(lambda: _dispatch(argv), argv, debug)
 
 
@@ -78,7 +80,11 @@ def _dispatch(argv: list[str]) -> int:
     parser = OneLineParser(prog=f"keras-depth {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
-    return int(module.run(args) or 0)
+    code = int(module.run(args) or 0)
+    summary = skipped_summary()
+    if summary:
+        print(summary, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     refs = models + tflites + [f"peer:{n}" for n in args.peer]
     if not refs:
         raise UsageError(f"evaluate: nothing to evaluate (no --model/--tflite/--peer and no models in {out})")
+    _precheck(models, tflites, args.unsafe)
     report_dir = Path(args.out) if args.out else out / ("report" if args.data == "val" else f"report_{args.data}")
     if args.data == "real_rgbd" and args.data not in config.eval.datasets:
         from keras_depth.evaluation.run import evaluate_real_frames
@@ -60,3 +61,21 @@ def run(args: argparse.Namespace) -> int:
                              data=data, out_dir=report_dir, models=others, unsafe=args.unsafe)
     print(f"report: {report}")
     return 0
+
+
+def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:
+    """Every model file's one-line error (missing, empty, truncated, code-carrying, not a depth model,
+    a manifest of another model) before the evaluation's heavy imports."""
+    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.training.safe_loading import precheck_model_file
+
+    for ref in models + tflites:
+        path, _, manifest = ref.partition("=")
+        if Path(path).suffix in (".keras", ".h5"):
+            precheck_model_file(path, unsafe)
+        elif Path(path).suffix == ".tflite":
+            if not Path(path).is_file():
+                raise UsageError(f"model not found: {path}")
+            from export.manifest import read_manifest
+
+            TFLiteDepthEstimator(path, manifest=read_manifest(path, manifest or None), num_threads=1).close()

@@ -28,10 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    from keras_depth.training.safe_loading import load_trained_model, precheck_model_file, require_depth_model
+
+    path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
     from export.calibration import representative_images
     from export.qat import load_qat_model
     from export.variants import export_variants
-    from keras_depth.training.safe_loading import load_trained_model, require_depth_model
 
     e = config.export
     if args.io_dtype:
@@ -42,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or config.output_dir)
     variants = csv_list(args.variants) or list(e.variants)
     src = Path(config.output_dir)
-    path = args.model or src / "model.keras"
     model = require_depth_model(load_trained_model(path, unsafe=args.unsafe), path)
     qat_model = load_qat_model(Path(args.qat_model or src / "model_qat.h5"), args.unsafe) if "int8_qat" in variants else None
     calib = representative_images(config, e.representative_samples)

@@ -75,10 +75,16 @@ def _chain(exc: BaseException):
 
 
 def _path_in(text: str) -> Optional[str]:
-    """The first path-looking token of an error message (TensorFlow names the file it failed on)."""
+    """The first token of an error message that is a path on this machine (TensorFlow names the file
+    it failed on, among device names such as ``/job:localhost/replica:0``): one whose first folder
+    exists."""
     for m in _PATH.finditer(text):
-        token = m.group(1).rstrip(".:")
-        if "/" in token and not token.startswith("//"):
+        token = m.group(1).rstrip(".:;,}")
+        parts = Path(token).parts
+        if "/" not in token or len(parts) < 2:
+            continue
+        first = Path(parts[0]) / parts[1] if parts[0] == "/" else Path(parts[0])
+        if first.exists():
             return token
     return None
 
@@ -110,6 +116,9 @@ def run_guarded(body: Callable[[], int], argv: list[str], debug: bool) -> int:
     except BrokenPipeError:
         return EXIT_OK if _quiet_stdout() else EXIT_INTERNAL
     except Exception as e:  # noqa: BLE001  (the one place where every failure is caught)
+        data_error = _reader_error(e)
+        if data_error is not None:
+            return _fail(str(data_error), EXIT_USAGE, debug)
         line = write_error(e)
         if line is not None:
             return _fail(line, EXIT_USAGE, debug)
@@ -121,6 +130,19 @@ def run_guarded(body: Callable[[], int], argv: list[str], debug: bool) -> int:
         where = f"traceback in {log}" if log else "run with --debug for the traceback"
         print(f"error: internal failure: {type(e).__name__}: {first} ({where}; please report it)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _reader_error(exc: BaseException) -> Optional[UsageError]:
+    """The DataError a strict reader raised inside tf.data, which reaches us wrapped in a TensorFlow
+    error (``keras_depth.data.readers.source.reraise_data_error``); None for any other failure."""
+    source = sys.modules.get("keras_depth.data.readers.source")
+    if source is None or not type(exc).__module__.startswith("tensorflow"):
+        return None
+    try:
+        source.reraise_data_error(exc)
+    except UsageError as e:
+        return e
+    return None
 
 
 def _fail(line: str, code: int, debug: bool) -> int:

@@ -8,21 +8,24 @@ file, ``check_model_file`` reads the model's config itself (``config.json`` in t
 allow-list: Keras's own layers, initializers, regularizers and constraints (``Lambda`` excepted), the
 classes keras-depth registers, and those of the scope the caller loads in (tfmot's for QAT models).
 ``unsafe=True`` (``--unsafe``) skips the check and loads with ``safe_mode`` off.
+
+Importing this module loads no TensorFlow: ``precheck_model_file`` (existence, format, code-carrying
+classes) lets a subcommand refuse a bad model file in a fraction of a second, before its heavy imports.
 """
 from __future__ import annotations
 
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-import keras_depth.models.quantize_configs  # noqa: F401  (registers the custom layers load_model needs)
 from keras_depth.errors import DataError, UsageError
-from keras_depth.kerasapi import keras
+
+if TYPE_CHECKING:
+    from keras_depth.kerasapi import keras
 
 CODE_CLASSES = ("Lambda", "__lambda__")
 UNSAFE_HINT = "pass --unsafe only if you trust this file"
-_KERAS_NAMESPACES = (keras.layers, keras.initializers, keras.regularizers, keras.constraints)
 _ZIP, _HDF5 = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 # The "module" a .keras config may name for a class; any other would be imported to find it.
 _MODULES = ("keras", "tf_keras", "keras_depth", "tensorflow_model_optimization", "builtins")
@@ -31,7 +34,11 @@ _MODULES = ("keras", "tf_keras", "keras_depth", "tensorflow_model_optimization",
 def allowed_classes(scope: Any = None) -> set[str]:
     """Class names a model file may hold: Keras's (minus ``CODE_CLASSES``), keras-depth's registered
     ones, and those of ``scope`` (a ``keras.utils.custom_object_scope``)."""
-    names = {n for ns in _KERAS_NAMESPACES for n, v in vars(ns).items() if isinstance(v, type)}
+    import keras_depth.models.quantize_configs  # noqa: F401  (registers keras-depth's layers)
+    from keras_depth.kerasapi import keras
+
+    namespaces = (keras.layers, keras.initializers, keras.regularizers, keras.constraints)
+    names = {n for ns in namespaces for n, v in vars(ns).items() if isinstance(v, type)}
     names |= {"Functional", "Sequential", "Model"}
     names |= {k.split(">")[-1] for k in keras.saving.get_custom_objects()}
     for objects in getattr(scope, "custom_objects", ()) or ():
@@ -67,7 +74,9 @@ def model_config(path: Path) -> dict:
         raise DataError(f"{path}: truncated or corrupt Keras model file ({type(e).__name__})") from None
     if not isinstance(config, dict):
         raise DataError(f"{path}: its model config is not a mapping")
-    return config
+    # Models load with compile=False: the optimizer, losses and metrics of a saved compile are never
+    # deserialised, so only the architecture is checked.
+    return {k: v for k, v in config.items() if k != "compile_config"}
 
 
 def _class_dicts(node: Any) -> Iterator[dict]:
@@ -81,20 +90,44 @@ def _class_dicts(node: Any) -> Iterator[dict]:
             yield from _class_dicts(v)
 
 
-def check_model_file(path: Path, scope: Any = None) -> None:
-    """UsageError naming ``path`` if its config holds a class that could run code when loaded."""
-    allowed = allowed_classes(scope)
-    for d in _class_dicts(model_config(path)):
-        cls = d["class_name"]
-        name = (d.get("config") or {}).get("name") if isinstance(d.get("config"), dict) else None
-        what = f"{cls} {name!r}" if name else cls
-        if cls in CODE_CLASSES or d.get("function_type") == "lambda":
-            raise UsageError(f"{path}: refused to load: {what} holds Python code that would run "
+def _what(d: dict) -> str:
+    name = d["config"].get("name") if isinstance(d.get("config"), dict) else None
+    return f"{d['class_name']} {name!r}" if name else d["class_name"]
+
+
+def refuse_code(path: Path, config: dict) -> None:
+    """UsageError naming ``path`` if ``config`` holds a Lambda (bytecode) or names a module to import."""
+    for d in _class_dicts(config):
+        if d["class_name"] in CODE_CLASSES or d.get("function_type") == "lambda":
+            raise UsageError(f"{path}: refused to load: {_what(d)} holds Python code that would run "
                              f"(arbitrary code execution from a model file); {UNSAFE_HINT}")
         module = d.get("module")
         if isinstance(module, str) and module.split(".")[0] not in _MODULES:
-            raise UsageError(f"{path}: refused to load: {what} comes from module {module!r}, which loading would "
-                             f"import and run; {UNSAFE_HINT}")
+            raise UsageError(f"{path}: refused to load: {_what(d)} comes from module {module!r}, which loading "
+                             f"would import and run; {UNSAFE_HINT}")
+
+
+def precheck_model_file(path: str | Path, unsafe: bool = False) -> Path:
+    """``path`` if it is a Keras model file without code-carrying classes (``unsafe``: only readable);
+    the one-line errors of ``load_trained_model`` without importing TensorFlow."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"model not found: {p}")
+    if p.is_dir():
+        raise UsageError(f"{p}: a folder, expected a Keras model file (.keras or .h5)")
+    config = model_config(p)
+    if not unsafe:
+        refuse_code(p, config)
+    return p
+
+
+def check_model_file(path: Path, scope: Any = None) -> None:
+    """UsageError naming ``path`` if its config holds a class that could run code when loaded."""
+    config = model_config(path)
+    refuse_code(path, config)
+    allowed = allowed_classes(scope)
+    for d in _class_dicts(config):
+        cls, what = d["class_name"], _what(d)
         if cls not in allowed:
             raise UsageError(f"{path}: refused to load: class {what} is not one keras-depth builds (a custom class "
                              f"runs its own code when loaded); {UNSAFE_HINT}")
@@ -103,15 +136,11 @@ def check_model_file(path: Path, scope: Any = None) -> None:
 def load_trained_model(path: str | Path, unsafe: bool = False, scope: Any = None) -> keras.Model:
     """The Keras model in ``path`` (``.keras`` or ``.h5``), uncompiled, after ``check_model_file``
     (skipped with ``unsafe``). ``scope``: a custom-object scope to load in (e.g. tfmot's)."""
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"model not found: {p}")
-    if p.is_dir():
-        raise UsageError(f"{p}: a folder, expected a Keras model file (.keras or .h5)")
+    from keras_depth.kerasapi import keras
+
+    p = precheck_model_file(path, unsafe)
     if not unsafe:
         check_model_file(p, scope)
-    else:
-        model_config(p)  # still a one-line error for an empty, truncated or foreign file
     kwargs: dict = {"compile": False}
     if open(p, "rb").read(4) == _ZIP:
         kwargs["safe_mode"] = not unsafe
