@@ -55,15 +55,20 @@ def write_error(exc: BaseException) -> Optional[str]:
     """The one line for an output that could not be written, or None if ``exc`` is not that."""
     for e in _chain(exc):
         if isinstance(e, OSError) and e.errno in WRITE_ERRNOS:
-            path = e.filename or _path_in(str(e)) or "the output"
-            return f"cannot write {path}: {WRITE_ERRNOS[e.errno]}"
+            return _line(e.errno, e.filename or _path_in(str(e)))
         if type(e).__module__.startswith("tensorflow"):
             text = str(e)
             low = text.lower()
             for needle, code in _TF_WRITE_TEXTS:
                 if needle in low:
-                    return f"cannot write {_path_in(text) or 'the output'}: {WRITE_ERRNOS[code]}"
+                    return _line(code, _path_in(text))
     return None
+
+
+def _line(code: int, path: Optional[str]) -> str:
+    if code in (errno.EACCES, errno.EPERM):  # reading can be forbidden too
+        return f"{path or 'a file'}: {WRITE_ERRNOS[code]}"
+    return f"cannot write {path or 'the output'}: {WRITE_ERRNOS[code]}"
 
 
 def _chain(exc: BaseException):
