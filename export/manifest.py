@@ -172,3 +172,21 @@ def read_embedded_manifest(model: str | os.PathLike | bytes) -> Optional[Manifes
     except UsageError as e:
         raise UsageError(f"{where}: {e}") from None
     return None if text is None else Manifest.from_json(text, where=f"{where} (embedded {METADATA_NAME})")
+
+
+def check_manifest_is_embedded_one(model_path: str | os.PathLike, manifest: Manifest) -> None:
+    """UsageError if ``model_path`` carries an embedded manifest that disagrees with ``manifest`` (a
+    JSON of another model put beside it or given for it); ``metrics`` and ``notes`` may differ."""
+    embedded = read_embedded_manifest(model_path)
+    if embedded is None:
+        return
+    ours, theirs = manifest.to_dict(), embedded.to_dict()
+    for key in ours:
+        if key not in ("metrics", "notes") and ours[key] != theirs.get(key):
+            raise UsageError(f"{model_path}: its manifest belongs to another model: '{key}' is {_short(ours[key])} "
+                             f"there but {_short(theirs.get(key))} in the manifest embedded in the file")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -19,6 +19,8 @@ from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
 from keras_depth.models.quantize_configs import custom_objects, quantize_config_for
 from keras_depth.training.callbacks import save_model_atomic
+from keras_depth.training.label_check import check_training_labels
+from keras_depth.training.safe_loading import load_trained_model
 from keras_depth.training.strategy import get_strategy
 from keras_depth.training.trainer import compile_model, steps_per_epoch
 
@@ -149,17 +151,15 @@ def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representa
     return convert_selective_ptq(float_twin(qat_model, model), representative, names, io_dtype)
 
 
-def load_qat_model(path: str | Path) -> keras.Model:
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"QAT model not found: {p}")
-    with quantize_scope():
-        return keras.models.load_model(p, compile=False)
+def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
+    """A QAT model written by ``save_qat_run``, checked like every model file (``safe_loading``)."""
+    return load_trained_model(path, unsafe=unsafe, scope=quantize_scope())
 
 
 def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
     """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history."""
     q = config.qat
+    check_training_labels(config)
     steps = steps_per_epoch(config, "train", q.steps_per_epoch)
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():

@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from export.manifest import Manifest, read_manifest
+from export.manifest import Manifest, check_manifest_is_embedded_one, read_manifest
 from keras_depth.errors import UsageError
 from keras_depth.geometry import resize_rgb
 from keras_depth.spec import decode_output
@@ -68,6 +68,17 @@ class TFLiteDepthEstimator:
             raise UsageError(f"{self.model_path}: input shape {tuple(self._in['shape'])} disagrees with manifest {expected}")
         if np.dtype(self._in["dtype"]).name != m.dtype:
             raise UsageError(f"{self.model_path}: input dtype {np.dtype(self._in['dtype']).name} disagrees with manifest {m.dtype}")
+        o = self.manifest.output
+        shape = tuple(int(v) for v in self._out["shape"])
+        if len(shape) != 4 or shape[-1] != 1:
+            raise UsageError(f"{self.model_path}: not a depth model: output shape {shape}, expected [1, height, width, 1] "
+                             "(an image classifier?)")
+        if shape[1:3] != (o.height, o.width):
+            raise UsageError(f"{self.model_path}: output {shape[1]}x{shape[2]} disagrees with manifest {o.height}x{o.width}")
+        if np.dtype(self._out["dtype"]).name != o.dtype:
+            raise UsageError(f"{self.model_path}: output dtype {np.dtype(self._out['dtype']).name} disagrees with manifest {o.dtype}")
+        if not isinstance(model_path, (bytes, bytearray)):
+            check_manifest_is_embedded_one(self.model_path, self.manifest)
 
     @property
     def input_size(self) -> tuple[int, int]:

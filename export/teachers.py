@@ -153,7 +153,7 @@ def _keras_teacher(spec: TeacherSpec, where: str, num_threads: int, unsafe: bool
     else:
         from keras_depth.training.artifacts import load_trained_model
 
-        model = load_trained_model(path)
+        model = load_trained_model(path, unsafe=unsafe)
         if len(model.inputs) != 1:
             raise UsageError(f"{path}: not a depth model (expected 1 input, got {len(model.inputs)})")
         shape = [int(v) if v is not None else None for v in model.input_shape[1:]]
@@ -232,7 +232,7 @@ def label_name(key: str) -> str:
     return key.replace("/", "__")
 
 
-def load_teacher(entry: Any, where: str = "teacher", num_threads: int = 2) -> Teacher:
+def load_teacher(entry: Any, where: str = "teacher", num_threads: int = 2, unsafe: bool = False) -> Teacher:
     """A ``Teacher`` from a ``teacher:`` block (a dict, or a ``TeacherSpec``); one-line errors name
     the file for a missing, truncated or non-depth model, and a manifest that disagrees with it."""
     spec = entry if isinstance(entry, TeacherSpec) else TeacherSpec.from_dict(entry, where)
@@ -243,7 +243,7 @@ def load_teacher(entry: Any, where: str = "teacher", num_threads: int = 2) -> Te
     if spec.kind == "onnx":
         return _onnx_teacher(spec, where, num_threads)
     if spec.kind == "keras":
-        return _keras_teacher(spec, where, num_threads)
+        return _keras_teacher(spec, where, num_threads, unsafe)
     return PrecomputedTeacher(spec, where)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from export.calibration import calibration_summary, representative_images
 from export.converters import convert_float16, convert_float32, convert_int8_dynamic
-from export.manifest import Manifest, embed_manifest, write_manifest
+from export.manifest import Manifest, embed_manifest, manifest_path, write_manifest
 from export.model_manifest import build_manifest, keras_manifest
 from export.op_report import format_op_report, op_report
 from export.parity import check_parity, parity_summary
@@ -74,8 +74,22 @@ def convert_variant(variant: str, model: keras.Model, qat_model: Optional[keras.
 def write_tflite(path: Path, blob: bytes, manifest: Manifest) -> None:
     """The manifest JSON first, then the model with the same manifest embedded: a reader that finds
     the model always finds its manifest (each file is written atomically)."""
+    json_path = manifest_path(path)
+    previous = json_path.read_bytes() if json_path.is_file() else None
     write_manifest(manifest, path)
-    atomic_write_bytes(path, embed_manifest(blob, manifest))
+    try:
+        atomic_write_bytes(path, embed_manifest(blob, manifest))
+    except BaseException:
+        # The model could not be written (a full disk): a manifest must not describe a model that
+        # is not there, so the one from before is put back (or none left).
+        try:
+            if previous is not None:
+                atomic_write_bytes(json_path, previous)
+            else:
+                json_path.unlink(missing_ok=True)
+        except OSError:
+            json_path.unlink(missing_ok=True)
+        raise
 
 
 def _export_saved_model(config: Config, model: keras.Model, spec: DepthSpec, xs: np.ndarray,

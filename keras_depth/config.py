@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from keras_depth.config_ranges import validate
 from keras_depth.errors import UsageError
 
 
@@ -263,22 +264,42 @@ def load_config(path: typing.Optional[str | os.PathLike] = None, overrides: typi
     """Read a YAML config (or the defaults when ``path`` is None) and apply ``KEY=VALUE`` overrides."""
     data: dict = {}
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise UsageError(f"config file not found: {p}")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise UsageError(f"config file {p}: not valid YAML ({str(e).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise UsageError(f"config file {p}: expected a mapping at the top level")
+        data = _read_yaml(Path(path))
     for o in overrides:
         data = _deep_merge(data, parse_override(o))
-    return _from_dict(Config, data, "")
+    return validate(_from_dict(Config, data, ""))
+
+
+def _read_yaml(p: Path) -> dict:
+    """The top-level mapping of a config file; a one-line UsageError for a missing, unreadable,
+    binary, empty or non-YAML file."""
+    if p.is_dir():
+        raise UsageError(f"config file {p}: is a folder, expected a YAML file")
+    if not p.is_file():
+        raise UsageError(f"config file not found: {p}")
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise UsageError(f"config file {p}: cannot read ({e.strerror})") from None
+    if b"\0" in raw:
+        raise UsageError(f"config file {p}: a binary file, expected YAML text")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"config file {p}: not UTF-8 text (byte {e.start}), expected YAML") from None
+    if not text.strip():
+        raise UsageError(f"config file {p}: empty, expected a YAML mapping of config keys")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise UsageError(f"config file {p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {p}: expected a mapping of config keys at the top level, got {type(data).__name__}")
+    return data
 
 
 def config_from_dict(data: dict) -> Config:
-    return _from_dict(Config, data, "")
+    return validate(_from_dict(Config, data, ""))
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:

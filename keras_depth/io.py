@@ -20,10 +20,10 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+        raise _naming(e, path)
 
 
 def atomic_write_text(path: PathLike, text: str) -> None:
@@ -37,7 +37,10 @@ def atomic_write_with(path: PathLike, writer: Callable[[Path], None]) -> None:
     tmpdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     tmp = tmpdir / path.name
     try:
-        writer(tmp)
+        try:
+            writer(tmp)
+        except OSError as e:
+            raise _naming(e, path)
         if path.is_dir() and not path.is_symlink():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -48,3 +51,13 @@ def atomic_write_with(path: PathLike, writer: Callable[[Path], None]) -> None:
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _naming(error: BaseException, path: Path) -> BaseException:
+    """``error`` with ``path`` as its file name when it is an OSError that names none (a failed
+    ``write`` on a full disk says only "No space left on device"), so the message names the file."""
+    if isinstance(error, OSError) and not error.filename and error.errno:
+        named = OSError(error.errno, error.strerror, str(path))
+        named.__cause__ = error
+        return named
+    return error

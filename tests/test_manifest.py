@@ -146,6 +146,7 @@ def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
         write_tflite(tmp_path / f"model_{v}.tflite", blob, m)
         paths.append(tmp_path / f"model_{v}.tflite")
         in_memory[VariantId("tflite", v, str(paths[-1]))] = TFLiteDepthEstimator(blob, manifest=m).predict_depth
+    before = {p: (p.read_bytes(), p.with_suffix(".json").read_bytes()) for p in paths}
     _, on_disk = evaluate_run(config, None, paths, baseline=False, data=data, out_dir=tmp_path / "report", log=lambda s: None)
     mem = evaluate_predictors(in_memory, data, config)
     assert set(on_disk) == set(in_memory)
@@ -155,10 +156,10 @@ def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
     keras_id = VariantId("keras", "float")
     keras_m = evaluate_predictors({keras_id: keras_predictor(toys["float32"][0], DepthSpec(min_depth=0.01, max_depth=1.0))}, data, config)
     assert keras_m[keras_id]["metrics"]["abs_rel"] == pytest.approx(on_disk[VariantId("tflite", "float32", str(paths[0]))]["abs_rel"], rel=1e-5)
-    # the evaluation is recorded in each manifest, in the JSON and in the embedded copy alike
+    # an evaluation only reads what it scores: every model file and manifest is byte for byte as before
     for p in paths:
-        assert read_manifest(p).metrics["eval"]["protocol"]["alignment"] == "median"
-        assert read_embedded_manifest(p) == read_manifest(p)
+        assert (p.read_bytes(), p.with_suffix(".json").read_bytes()) == before[p]
+        assert "eval" not in read_manifest(p).metrics
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["protocol"]["alignment"] == "median"
     for f in ("report.md", "figure.png", "bars.png", "error_hist.png", "scatter.png"):
@@ -189,7 +190,7 @@ def test_two_files_of_one_variant_are_two_results(tmp_path, toys, via):
         paths.append(path)
     # `keras-depth evaluate --tflite A --tflite B` passes them as tflite_paths; `PATH=MANIFEST` ones as models
     kw = {"tflite_paths": paths} if via == "tflite_paths" else {"models": [str(p) for p in paths]}
-    _, metrics = evaluate_run(config, None, baseline=False, data=data, out_dir=tmp_path / "report", record=False,
+    _, metrics = evaluate_run(config, None, baseline=False, data=data, out_dir=tmp_path / "report",
                               log=lambda s: None, **kw)
     assert set(metrics) == {VariantId("tflite", "int8_ptq", str(p)) for p in paths}
     report = json.loads((tmp_path / "report" / "report.json").read_text())

@@ -48,7 +48,8 @@ def _run(tmp_path: Path, name: str, *model_args: str) -> dict:
                "--out", str(out), "--set", "eval.figure_samples=1", *model_args])
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
-    assert report["protocol"] == {"alignment": "none", "min_depth": None, "max_depth": None, "crop": None, "averaging": "per_image"}
+    # no eval.min_depth/max_depth in the config: the caps are the model spec's range (quickstart_local: 0.25-10 m)
+    assert report["protocol"] == {"alignment": "none", "min_depth": 0.25, "max_depth": 10.0, "crop": None, "averaging": "per_image"}
     (result,) = report["results"].values()
     return result
 

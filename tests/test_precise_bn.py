@@ -49,8 +49,12 @@ def test_precise_bn_batches_is_checked(tmp_path):
     from keras_depth.config import load_config
     from keras_depth.training.trainer import train
 
-    cfg = load_config(LOCAL, [f"output_dir={tmp_path / 'run'}", "train.precise_bn_batches=-1"])
-    with pytest.raises(UsageError, match="train.precise_bn_batches: expected an integer >= 0"):
+    # a negative count is refused when the config loads (keras_depth.config_ranges) ...
+    with pytest.raises(UsageError, match="'train.precise_bn_batches': expected an integer >= 0"):
+        load_config(LOCAL, [f"output_dir={tmp_path / 'run'}", "train.precise_bn_batches=-1"])
+    # ... and precise BN in the stereo mode when training starts
+    cfg = load_config(LOCAL.with_name("stereo_local.yaml"), [f"output_dir={tmp_path / 'run'}", "train.precise_bn_batches=2"])
+    with pytest.raises(UsageError, match="train.precise_bn_batches: expected an integer >= 0 \\(supervised modes only\\)"):
         train(cfg)
 
 

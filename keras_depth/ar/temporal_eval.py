@@ -108,6 +108,7 @@ def flicker_report(models: Sequence[Path], source: str | os.PathLike, out: Path,
     for p in models:
         if not Path(p).is_file():
             raise UsageError(f"--tflite: {p} not found")
+    open_source(str(source)).close()  # an unreadable video fails here, in one line, before any progress line
     results = []
     for p in models:
         print(f"temporal: {p} on {source}", file=sys.stderr)

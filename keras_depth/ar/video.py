@@ -128,6 +128,12 @@ class Mp4Writer:
         self.writer.release()
         self.writer = None
         if keep and self.frames:
+            written = read_video_info(self.tmp)[2] if self.tmp.stat().st_size else 0
+            if written < self.frames:
+                # OpenCV's writer does not report failed writes (a full disk, a file-size limit).
+                self.tmp.unlink(missing_ok=True)
+                raise UsageError(f"cannot write {self.path}: only {written} of {self.frames} frames reached the file "
+                                 "(disk full or a file-size limit?)")
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; the video is for sharing

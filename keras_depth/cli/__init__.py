@@ -3,16 +3,19 @@ layers together (docs/architecture.md). Each subcommand is one module here with
 ``add_arguments(parser)`` and ``run(args) -> int``, imported only when chosen, so
 ``keras-depth --help`` and usage errors answer without loading TensorFlow.
 
-Exit codes: 0 success, 2 bad usage or input (one line on stderr), 1 internal failure.
+Exit codes (``keras_depth.cli.failure``): 0 success; 2 bad usage or input, or an output that cannot be
+written (one line on stderr naming the flag, key or file); 1 internal failure (one line and the path
+of a log file holding the traceback; ``--debug`` prints it instead); 130 interrupted.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
+import os
 import sys
 from typing import Optional, Sequence
 
-from keras_depth.cli.common import OneLineParser
+from keras_depth.cli.common import OneLineParser, skipped_summary
+from keras_depth.cli.failure import run_guarded
 from keras_depth.errors import UsageError
 
 # name -> (module with add_arguments(parser) and run(args) -> int, one-line help)
@@ -38,33 +41,50 @@ def _print_commands() -> None:
     print("commands:")
     for name, (_, helptext) in COMMANDS.items():
         print(f"  {name:<12} {helptext}")
+    print()
+    for flag, helptext in GLOBAL_FLAGS.items():
+        print(f"global flag {flag} (anywhere on the line): {helptext}")
+
+
+GLOBAL_FLAGS = {"--debug": "print the traceback of a failure (otherwise one error line; internal failures leave it in a log file)"}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if not argv or argv[0] in ("-h", "--help"):
-            _print_commands()
-            return 0
-        if argv[0] == "--version":
-            from keras_depth import __version__
+    # --debug may stand anywhere before a '--' (no subcommand has a flag of that name).
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]
+    if debug:
+        argv = [a for i, a in enumerate(argv) if not (a == "--debug" and i < end)]
+    else:
+        # Native libraries' notes (TensorFlow's C++ logging, FFmpeg's demuxer complaints about a file we
+        # then refuse in one line) would bury the one error line.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    return run_guarded(lambda: _dispatch(argv), argv, debug)
 
-            print(f"keras-depth {__version__}")
-            return 0
-        name = argv[0]
-        if name not in COMMANDS:
-            raise UsageError(f"keras-depth: unknown command {name!r} (expected one of: {', '.join(COMMANDS)})")
-        module = importlib.import_module(COMMANDS[name][0])
-        parser = OneLineParser(prog=f"keras-depth {name}", description=COMMANDS[name][1])
-        module.add_arguments(parser)
-        args = parser.parse_args(argv[1:])
-        return int(module.run(args) or 0)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+
+def _dispatch(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        _print_commands()
+        return 0
+    if argv[0] == "--version":
+        from keras_depth import __version__
+
+        print(f"keras-depth {__version__}")
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        raise UsageError(f"keras-depth: unknown command {name!r} (expected one of: {', '.join(COMMANDS)})")
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = OneLineParser(prog=f"keras-depth {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    code = int(module.run(args) or 0)
+    summary = skipped_summary()
+    if summary:
+        print(summary, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from keras_depth.cli.common import add_config_arguments, config_from_args, csv_of, hw_pair, positive
+from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, csv_list, csv_of, hw_pair, positive
 from keras_depth.errors import UsageError
 
 
@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=positive(int, "--runs"), help="timed invokes per model (default: export.benchmark_runs)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--out", help="folder for benchmark.{md,json} (default: OUTPUT_DIR/benchmark)")
+    add_unsafe_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
         models[f"{read_manifest(p).variant} ({p.parent.name})"] = p
     if resolutions:
         from export.qat import load_qat_model
-        from keras_depth.training.trainer import load_trained_model
+        from keras_depth.training.safe_loading import load_trained_model, require_depth_model
 
         variants = csv_list(args.variants) if args.variants else list(e.variants)
-        model = load_trained_model(src / "model.keras")
-        qat = load_qat_model(src / "model_qat.h5") if "int8_qat" in variants else None
+        model = require_depth_model(load_trained_model(src / "model.keras", unsafe=args.unsafe), src / "model.keras")
+        qat = load_qat_model(src / "model_qat.h5", args.unsafe) if "int8_qat" in variants else None
         for hw in resolutions:
             d = out / f"model_{hw[0]}x{hw[1]}"
             print(f"exporting {variants} at {hw[0]}x{hw[1]} into {d}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence
@@ -66,6 +67,26 @@ def config_from_args(args: argparse.Namespace):
     if getattr(args, "output_dir", None):
         overrides.append(f"output_dir={args.output_dir}")
     return load_config(resolve_config_path(args.config), overrides)
+
+
+def skipped_summary() -> Optional[str]:
+    """One line counting the bad samples the readers skipped in this process (None if none, or if no
+    reader ran: the readers' module is looked up, never imported, so a usage error stays light)."""
+    source = sys.modules.get("keras_depth.data.readers.source")
+    counts = source.bad_data_counts() if source is not None else {}
+    if not sum(counts.values()):
+        return None
+    per = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    files = len(source.BAD_DATA.files)
+    return (f"skipped {sum(counts.values())} bad sample(s) from {files} file(s) ({per}; each file named above); "
+            "--set data.strict=true fails on the first instead")
+
+
+def add_unsafe_argument(parser: argparse.ArgumentParser) -> None:
+    """``--unsafe``: for the subcommands that load Keras model files (keras_depth.training.safe_loading)."""
+    parser.add_argument("--unsafe", action="store_true",
+                        help="load Keras model files even if they hold Python code (Lambda layers, custom classes): "
+                        "arbitrary code execution; only for files you trust")
 
 
 def csv_list(text: Optional[str]) -> list[str]:

@@ -65,6 +65,9 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.action != "pack":
         raise UsageError(f"keras-depth data: unknown action {args.action!r}")
+    if args.config and (args.option or args.path):
+        raise UsageError("--path/--option go with --dataset, not CONFIG")
+    cfg = config_from_args(args) if args.config else None  # a bad config fails before TensorFlow loads
     from keras_depth.data.pack import PackOptions, entry_out_dir, pack_entry, tfrecord_entry
 
     options = PackOptions(args.shards, args.image_format, args.depth_encoding, args.depth_scale, args.short_side)
@@ -79,9 +82,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"packed {index['total']} samples ({index['skipped']} skipped) into {args.shards} shards in {args.out} "
               f"({time.time() - t0:.1f} s)")
         return 0
-    if args.option or args.path:
-        raise UsageError("--path/--option go with --dataset, not CONFIG")
-    cfg = config_from_args(args)
     entries = getattr(cfg.data, args.split)
     context = {"strict": args.strict or cfg.data.strict, "cache_dir": cfg.data.cache_dir, "seed": cfg.seed}
     lines = []

@@ -12,7 +12,7 @@ import argparse
 
 from keras_depth.ar.demo import DEFAULT_MAX_WIDTH, DEFAULT_SIZE_FRACTION, DEFAULT_YAW_DEG, DemoOptions, run_demo
 from keras_depth.ar.temporal import DEFAULT_ALPHA
-from keras_depth.cli.common import positive
+from keras_depth.cli.common import non_negative, positive
 
 
 def _numbers(kind: type, n: int, name: str):
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stabilize", action="store_true", help="EMA of the alignment and of disparity in static regions")
     parser.add_argument("--alpha", type=positive(float, "--alpha"), default=None, help=f"EMA weight of the new frame (default {DEFAULT_ALPHA})")
     parser.add_argument("--max-frames", type=positive(int, "--max-frames"), metavar="N", help="stop after N frames")
-    parser.add_argument("--png-every", type=int, default=0, metavar="N", help="also save every Nth output frame as PNG beside the mp4")
+    parser.add_argument("--png-every", type=non_negative(int, "--png-every"), default=0, metavar="N", help="also save every Nth output frame as PNG beside the mp4")
     parser.add_argument("--max-width", type=positive(int, "--max-width"), default=DEFAULT_MAX_WIDTH,
                         help="frames wider than this are scaled down first (default %(default)s)")
     parser.add_argument("--threads", type=positive(int, "--threads"), default=2, help="interpreter threads (default 2)")

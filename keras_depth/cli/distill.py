@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from keras_depth.cli.common import add_config_arguments, config_from_args, csv_list
+from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, csv_list, positive
 
 DEFAULT_CONFIG = "distill"
 
@@ -24,11 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", action="append", default=[], metavar="PATH",
                         help="unlabelled frames: a video, a folder of frames or photos, an image, or a glob; "
                         "repeatable; replaces distill.sources")
-    parser.add_argument("--every", type=int, help="with --frames: keep every n-th frame")
+    parser.add_argument("--every", type=positive(int, "--every"), help="with --frames: keep every n-th frame")
     parser.add_argument("--stages", default="label,train,qat,export,evaluate",
                         help="comma-separated stages to run (default: all): label, train, qat, export, evaluate; "
                         "a stage run alone reads what earlier ones wrote in the output folder")
     parser.add_argument("--no-resume", action="store_true", help="train from scratch instead of resuming from backup/")
+    add_unsafe_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_depth.distill.pipeline import check_stages, run_distill
 
     stages = check_stages(csv_list(args.stages))
-    report = run_distill(config, stages, resume=not args.no_resume)
+    report = run_distill(config, stages, resume=not args.no_resume, unsafe=args.unsafe)
     if "evaluate" in stages:
         print(f"report: {config.output_dir}/distill_report.md (and .json)")
     else:

@@ -1,13 +1,13 @@
 """``keras-depth evaluate CONFIG``: metrics of Keras, SavedModel and TFLite models (ours and peers) on
-one evaluation set under one protocol; writes the report folder and records the held-out metrics in
-each of our models' manifests. ``--data real_rgbd`` is the per-source report on the real RGB-D frames
-(aspect kept, scored at the ground truth's resolution), which records nothing in the models."""
+one evaluation set under one protocol; writes the report folder and nothing else (the models it scores
+are only read). ``--data real_rgbd`` is the per-source report on the real RGB-D frames (aspect kept,
+scored at the ground truth's resolution)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from keras_depth.cli.common import add_config_arguments, config_from_args
+from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, positive
 from keras_depth.errors import UsageError
 
 
@@ -24,10 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "or a key of eval.datasets (default: val). real_rgbd: every labelled real RGB-D frame of "
                         "../shared/data (Redwood, TUM, SUN, NYU, KITTI), centre-cropped to each model's aspect, scored "
                         "per source at the ground truth's resolution, raw and median-aligned")
-    parser.add_argument("--limit", type=int, help="evaluate at most this many images (real_rgbd: per source)")
+    parser.add_argument("--limit", type=positive(int, "--limit"), help="evaluate at most this many images (real_rgbd: per source)")
     parser.add_argument("--out", help="report folder (default: OUTPUT_DIR/report, or OUTPUT_DIR/report_DATA)")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the constant-median baseline "
                         "(real_rgbd: the oracle constant)")
+    add_unsafe_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,11 +42,13 @@ def run(args: argparse.Namespace) -> int:
     refs = models + tflites + [f"peer:{n}" for n in args.peer]
     if not refs:
         raise UsageError(f"evaluate: nothing to evaluate (no --model/--tflite/--peer and no models in {out})")
+    _precheck(models, tflites, args.unsafe)
     report_dir = Path(args.out) if args.out else out / ("report" if args.data == "val" else f"report_{args.data}")
     if args.data == "real_rgbd" and args.data not in config.eval.datasets:
         from keras_depth.evaluation.run import evaluate_real_frames
 
-        report, _ = evaluate_real_frames(config, refs, report_dir, baseline=not args.no_baseline, limit=args.limit)
+        report, _ = evaluate_real_frames(config, refs, report_dir, baseline=not args.no_baseline, limit=args.limit,
+                                        unsafe=args.unsafe)
         print(f"report: {report}")
         return 0
     from keras_depth.evaluation.eval_sets import eval_set_for
@@ -55,6 +58,24 @@ def run(args: argparse.Namespace) -> int:
     ours = [Path(r) for r in tflites if "=" not in r]
     others = [r for r in refs if not (r in tflites and "=" not in r)]
     report, _ = evaluate_run(config, None, ours, baseline=not args.no_baseline and args.data in ("val", "train"),
-                             data=data, out_dir=report_dir, models=others, record=args.data == "val")
+                             data=data, out_dir=report_dir, models=others, unsafe=args.unsafe)
     print(f"report: {report}")
     return 0
+
+
+def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:
+    """Every model file's one-line error (missing, empty, truncated, code-carrying, not a depth model,
+    a manifest of another model) before the evaluation's heavy imports."""
+    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.training.safe_loading import precheck_model_file
+
+    for ref in models + tflites:
+        path, _, manifest = ref.partition("=")
+        if Path(path).suffix in (".keras", ".h5"):
+            precheck_model_file(path, unsafe)
+        elif Path(path).suffix == ".tflite":
+            if not Path(path).is_file():
+                raise UsageError(f"model not found: {path}")
+            from export.manifest import read_manifest
+
+            TFLiteDepthEstimator(path, manifest=read_manifest(path, manifest or None), num_threads=1).close()

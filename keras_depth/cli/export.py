@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from export.variant_names import IO_DTYPE_NAMES, VARIANTS
-from keras_depth.cli.common import add_config_arguments, config_from_args, csv_list
+from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, csv_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,14 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rank-layers", action="store_true", help="rank layers by int8 quantization error "
                         "(QuantizationDebugger) into quant_debug.{md,json}")
     parser.add_argument("--no-check", action="store_true", help="write variants over their parity tolerance instead of failing")
+    add_unsafe_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    from keras_depth.training.safe_loading import load_trained_model, precheck_model_file, require_depth_model
+
+    path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
     from export.calibration import representative_images
     from export.qat import load_qat_model
     from export.variants import export_variants
-    from keras_depth.training.trainer import load_trained_model
 
     e = config.export
     if args.io_dtype:
@@ -41,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or config.output_dir)
     variants = csv_list(args.variants) or list(e.variants)
     src = Path(config.output_dir)
-    model = load_trained_model(args.model or src / "model.keras")
-    qat_model = load_qat_model(Path(args.qat_model or src / "model_qat.h5")) if "int8_qat" in variants else None
+    model = require_depth_model(load_trained_model(path, unsafe=args.unsafe), path)
+    qat_model = load_qat_model(Path(args.qat_model or src / "model_qat.h5"), args.unsafe) if "int8_qat" in variants else None
     calib = representative_images(config, e.representative_samples)
     export_variants(config, model, qat_model, out, variants, calib=calib, check=not args.no_check)
     if args.rank_layers:

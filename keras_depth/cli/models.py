@@ -6,14 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
+from keras_depth.cli.common import positive
 from keras_depth.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=int, default=256, help="input size for parameter and MAC counts (default 256)")
-    parser.add_argument("--latency-size", type=int, default=224, help="input size of the converted models (default 224)")
-    parser.add_argument("--threads", type=int, default=2, help="interpreter threads for latency (default 2)")
-    parser.add_argument("--runs", type=int, default=30, help="timed invocations per model (default 30)")
+    parser.add_argument("--size", type=positive(int, "--size"), default=256, help="input size for parameter and MAC counts (default 256)")
+    parser.add_argument("--latency-size", type=positive(int, "--latency-size"), default=224, help="input size of the converted models (default 224)")
+    parser.add_argument("--threads", type=positive(int, "--threads"), default=2, help="interpreter threads for latency (default 2)")
+    parser.add_argument("--runs", type=positive(int, "--runs"), default=30, help="timed invocations per model (default 30)")
     parser.add_argument("--presets", help="comma-separated subset (default: all)")
     parser.add_argument("--out", default="docs/models.md", help="markdown file to write (default docs/models.md; '' for none)")
     parser.add_argument("--cache", default="runs/models_table", help="converted models cache (default runs/models_table)")

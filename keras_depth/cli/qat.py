@@ -6,21 +6,24 @@ import argparse
 import time
 from pathlib import Path
 
-from keras_depth.cli.common import add_config_arguments, config_from_args
+from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--model", help="trained float model (default: OUTPUT_DIR/model.keras)")
+    add_unsafe_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    from keras_depth.training.safe_loading import load_trained_model, precheck_model_file, require_depth_model
+
+    path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
     from export.qat import run_qat, save_qat_run
-    from keras_depth.training.trainer import load_trained_model
 
     out = Path(config.output_dir)
-    model = load_trained_model(args.model or out / "model.keras")
+    model = require_depth_model(load_trained_model(path, unsafe=args.unsafe), path)
     start = time.time()
     qat_model, history = run_qat(config, model)
     path = save_qat_run(qat_model, history, out)

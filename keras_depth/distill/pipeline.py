@@ -36,7 +36,7 @@ def check_stages(stages: Sequence[str]) -> list[str]:
     return [s for s in STAGES if s in stages]
 
 
-def prepare(config: Config, log: Callable[[str], None] = print) -> DistillRun:
+def prepare(config: Config, log: Callable[[str], None] = print, unsafe: bool = False) -> DistillRun:
     """Load the teachers and check the sources (every one-line error before any heavy work), then
     label the frames (cached: a second run calls no teacher)."""
     from export.teachers import load_teacher
@@ -54,7 +54,7 @@ def prepare(config: Config, log: Callable[[str], None] = print) -> DistillRun:
         raise UsageError("distill.label_short_side >= 16, distill.holdout >= 2 and distill.latency_runs >= 1 expected, "
                          f"got {d.label_short_side}, {d.holdout}, {d.latency_runs}")
     sources = parse_sources(d.sources)
-    teachers = [load_teacher(b, f"distill.teachers[{i}]") for i, b in enumerate(d.teachers)]
+    teachers = [load_teacher(b, f"distill.teachers[{i}]", unsafe=unsafe) for i, b in enumerate(d.teachers)]
     semantics = common_semantics([t.semantics for t in teachers])
     start = time.time()
     tta = d.flip_tta and not any(t.spec.kind == "precomputed" for t in teachers)
@@ -77,12 +77,13 @@ def prepare(config: Config, log: Callable[[str], None] = print) -> DistillRun:
 
 
 def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = True,
-                log: Callable[[str], None] = print) -> dict:
-    """Run ``stages`` of the pipeline; the report dict (also written as distill_report.json/.md)."""
+                log: Callable[[str], None] = print, unsafe: bool = False) -> dict:
+    """Run ``stages`` of the pipeline; the report dict (also written as distill_report.json/.md).
+    ``unsafe``: load model files without the check of ``keras_depth.training.safe_loading``."""
     stages = check_stages(stages)
     out = Path(config.output_dir)
     log("[label] teacher pseudo-labels on the unlabelled frames")
-    run = prepare(config, log)
+    run = prepare(config, log, unsafe)
     cfg = run.config
     if stages == ["label"]:
         return {"folders": [str(f) for f in run.folders], "seconds": run.seconds}
@@ -99,7 +100,7 @@ def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = T
     if "qat" in stages:
         from export.qat import run_qat, save_qat_run
 
-        model = model or _load_float(out)
+        model = model or _load_float(out, unsafe)
         log("[qat] quantization-aware fine-tuning")
         t = time.time()
         qat_model, hist = run_qat(cfg, model)
@@ -109,9 +110,9 @@ def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = T
         from export.qat import load_qat_model
         from export.variants import export_variants
 
-        model = model or _load_float(out)
+        model = model or _load_float(out, unsafe)
         if qat_model is None and "int8_qat" in cfg.export.variants:
-            qat_model = load_qat_model(_need(out / "model_qat.h5", "qat"))
+            qat_model = load_qat_model(_need(out / "model_qat.h5", "qat"), unsafe)
         log("[export] TFLite variants (calibrated on the pseudo-labelled real frames)")
         t = time.time()
         exported = [e.path for e in export_variants(cfg, model, qat_model, out)]
@@ -120,7 +121,7 @@ def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = T
     if "evaluate" in stages:
         from keras_depth.distill.report import evaluate_distill
 
-        model = model or _load_float(out)
+        model = model or _load_float(out, unsafe)
         exported = exported or sorted(out.glob("model_*.tflite"))
         t = time.time()
         report = evaluate_distill(run, model, [Path(p) for p in exported], out, log)
@@ -142,10 +143,10 @@ def _need(path: Path, stage: str) -> Path:
     return path
 
 
-def _load_float(out: Path):
+def _load_float(out: Path, unsafe: bool = False):
     from keras_depth.training.trainer import load_trained_model
 
-    return load_trained_model(_need(out / "model.keras", "train"))
+    return load_trained_model(_need(out / "model.keras", "train"), unsafe=unsafe)
 
 
 def report_json(report: dict) -> str:

@@ -7,6 +7,7 @@ their manifests, as a phone would run them; Keras models and SavedModels get the
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -18,12 +19,12 @@ from export.peers import peer_manifest, peer_path
 from export.runtime import TFLiteDepthEstimator
 from export.saved_model import saved_model_predict, saved_model_size_kib
 from keras_depth.config import Config
-from keras_depth.errors import UsageError
+from keras_depth.errors import DataError, UsageError
 from keras_depth.evaluation.variant_id import VariantId
 from keras_depth.geometry import resize_rgb
 from keras_depth.kerasapi import keras
 from keras_depth.spec import DepthSpec, decode_output
-from keras_depth.training.trainer import load_trained_model
+from keras_depth.training.safe_loading import load_trained_model, require_depth_model
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # uint8 RGB [h, w, 3] -> depth [h, w]
 
@@ -81,10 +82,12 @@ class LoadedModel:
     input_hw: tuple[int, int]
 
 
-def load_model(ref: str, config: Config, num_threads: int = 2) -> LoadedModel:
+def load_model(ref: str, config: Config, num_threads: int = 2, unsafe: bool = False) -> LoadedModel:
     """The model of a reference: ``peer:NAME`` (export.peers), ``MODEL.tflite`` or
     ``MODEL.tflite=MANIFEST.json``, a Keras file (``.keras``/``.h5``), or a SavedModel folder (with
-    ``manifest.json`` inside)."""
+    ``manifest.json`` inside). Each is checked against its manifest before it scores anything
+    (``keras_model_spec`` for Keras files; ``TFLiteDepthEstimator`` for TFLite files); ``unsafe``:
+    load Keras files without the check of ``keras_depth.training.safe_loading``."""
     if ref.startswith("peer:"):
         name = ref[5:]
         path, manifest = peer_path(name), peer_manifest(name)
@@ -103,13 +106,37 @@ def load_model(ref: str, config: Config, num_threads: int = 2) -> LoadedModel:
         return LoadedModel(VariantId("saved_model", "float", str(p)), saved_model_predictor(p), saved_model_size_kib(p),
                            (m.height, m.width))
     if p.suffix in (".keras", ".h5"):
-        model = load_trained_model(p)
-        return LoadedModel(VariantId("keras", "float", str(p)), keras_predictor(model, DepthSpec.from_dict(config.model.spec)),
+        model = require_depth_model(load_trained_model(p, unsafe=unsafe), p)
+        return LoadedModel(VariantId("keras", "float", str(p)), keras_predictor(model, keras_model_spec(model, p, config)),
                            p.stat().st_size / 1024, keras_input_hw(model))
     raise UsageError(f"{p}: expected a .tflite, a .keras/.h5, a SavedModel folder or peer:NAME")
 
 
-def load_predictor(ref: str, config: Config, num_threads: int = 2) -> tuple[VariantId, Predictor, Optional[float]]:
-    """(id, predictor, size in KiB) of ``load_model(ref, config, num_threads)``."""
-    m = load_model(ref, config, num_threads)
+def keras_model_spec(model: keras.Model, path: Path, config: Config) -> DepthSpec:
+    """How to read ``model``'s output: the spec of the ``model_meta.json`` that ``train`` wrote beside
+    it, else the config's. A DataError when the meta belongs to another model or, without one, when
+    the model's input is not the config's ``data.image_size`` (a model of another config)."""
+    hw = keras_input_hw(model)
+    meta_path = Path(path).with_name("model_meta.json")
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+            meta_hw, spec = (int(meta["input"]["height"]), int(meta["input"]["width"])), meta["spec"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise DataError(f"{meta_path}: not a model_meta.json written by train ({type(e).__name__})") from None
+        if meta_hw != hw:
+            raise DataError(f"{meta_path}: belongs to another model: it says input {meta_hw[0]}x{meta_hw[1]}, "
+                            f"{path} takes {hw[0]}x{hw[1]}")
+        return DepthSpec.from_dict(spec)
+    want = tuple(int(v) for v in config.data.image_size)
+    if hw != want:
+        raise DataError(f"{path}: input {hw[0]}x{hw[1]}, but the config's data.image_size is {want[0]}x{want[1]} "
+                        "(a model of another config? give that config, or keep model_meta.json beside the model)")
+    return DepthSpec.from_dict(config.model.spec)
+
+
+def load_predictor(ref: str, config: Config, num_threads: int = 2,
+                   unsafe: bool = False) -> tuple[VariantId, Predictor, Optional[float]]:
+    """(id, predictor, size in KiB) of ``load_model(ref, config, num_threads, unsafe)``."""
+    m = load_model(ref, config, num_threads, unsafe)
     return m.id, m.predict, m.size_kib

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from keras_depth.config import Config
 from keras_depth.evaluation.eval_sets import EvalSet
-from keras_depth.evaluation.protocol import crop_mask, protocol, protocol_label
+from keras_depth.evaluation.protocol import crop_mask, depth_caps, protocol, protocol_label
 from keras_depth.evaluation.variant_id import VariantId, unique_labels
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.metrics.depth_metrics import METRIC_NAMES, align_prediction, valid_mask
@@ -100,7 +100,8 @@ def write_plots(out_dir: Path, data: EvalSet, results: Results, config: Config) 
     written.append("bars.png")
 
     mask = crop_mask(data.mask, e.crop)
-    valid = valid_mask(data.depth, mask, e.min_depth, e.max_depth)
+    lo, hi = depth_caps(config)
+    valid = valid_mask(data.depth, mask, lo, hi)
     fig, ax = _subplots(figsize=(6, 3.6))
     bins = np.linspace(-0.5, 0.5, 101)
     for v_id in ids:
@@ -109,9 +110,7 @@ def write_plots(out_dir: Path, data: EvalSet, results: Results, config: Config) 
             v = valid[b]
             if v.any():
                 g = data.depth[b][v].astype(np.float64)
-                p = align_prediction(g, results[v_id]["predictions"][b][v].astype(np.float64), e.alignment, e.max_depth)
-                if e.min_depth is not None or e.max_depth is not None:
-                    p = np.clip(p, e.min_depth, e.max_depth)
+                p = np.clip(align_prediction(g, results[v_id]["predictions"][b][v].astype(np.float64), e.alignment, hi), lo, hi)
                 errs.append(np.log10(np.maximum(p, 1e-8) / g))
         if errs:
             ax.hist(np.clip(np.concatenate(errs), bins[0], bins[-1]), bins=bins, histtype="step", label=labels[v_id], density=True)

@@ -10,12 +10,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-import keras_depth.models.quantize_configs  # noqa: F401  (registers the custom layers load_model needs)
 from keras_depth.config import Config
-from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
 from keras_depth.training.callbacks import save_model_atomic
+from keras_depth.training.safe_loading import load_trained_model  # noqa: F401  (read back through here)
 
 
 @dataclasses.dataclass
@@ -49,11 +48,3 @@ def save_trained_model(model: keras.Model, config: Config, history: dict, out: P
 def history_floats(history: dict) -> dict:
     """``History.history`` as plain floats (JSON-ready)."""
     return {k: [float(v) for v in vals] for k, vals in history.items()}
-
-
-def load_trained_model(path: str | Path) -> keras.Model:
-    """A model written by ``train`` (its custom layers are registered by ``models.quantize_configs``)."""
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"model not found: {p}")
-    return keras.models.load_model(p, compile=False)

@@ -39,6 +39,7 @@ from keras_depth.training.artifacts import TrainResult, history_floats, load_tra
 from keras_depth.training.batchnorm import recompute_batchnorm_statistics, set_batchnorm_momentum
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
 from keras_depth.training.demon_training import DEMON_MODE, train_demon
+from keras_depth.training.label_check import check_training_labels
 from keras_depth.training.resume import check_backup_config
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy
@@ -139,6 +140,7 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     if not resume:
         shutil.rmtree(out / "backup", ignore_errors=True)
     check_backup_config(config, out / "backup")  # before anything is built: a mismatch fails fast
+    check_training_labels(config)  # no usable labels, or labels the losses cannot use: refused before fit
     keras.utils.set_random_seed(config.seed)
     if config.train.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
