@@ -46,11 +46,6 @@ def save_trained_model(model: keras.Model, config: Config, history: dict, out: P
     return model_path
 
 
-def history_floats(history: dict) -> dict:
-    """``History.history`` as plain floats (JSON-ready)."""
-    return {k: [float(v) for v in vals] for k, vals in history.items()}
-
-
 def load_trained_model(path: str | Path) -> keras.Model:
     """A model written by ``train`` (its custom layers are registered by ``models.quantize_configs``)."""
     p = Path(path)
