@@ -20,11 +20,11 @@ class TrainingDiverged(RuntimeError):
     def __init__(self, epoch: int, step: int, loss: float, backup: Optional[Path] = None, last_good_epoch: int = 0):
         self.epoch, self.step, self.loss, self.backup, self.last_good_epoch = epoch, step, loss, backup, last_good_epoch
         if last_good_epoch:
-            kept = f"the last good checkpoint (end of epoch {last_good_epoch}) is kept in {backup}"
+            advice = (f"the last good checkpoint (end of epoch {last_good_epoch}) is kept in {backup}; "
+                      "lower train.learning_rate and re-run with --no-resume")
         else:
-            kept = "no epoch had completed, so there is no checkpoint to keep"
-        super().__init__(f"training diverged: the loss is {loss} at epoch {epoch}, step {step}; {kept}; "
-                         "lower train.learning_rate (re-running resumes from that checkpoint, --no-resume starts over)")
+            advice = "before any epoch ended, so there is no checkpoint to keep; lower train.learning_rate"
+        super().__init__(f"training diverged: the loss is {loss} at epoch {epoch}, step {step}; {advice}")
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
