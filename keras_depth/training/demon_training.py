@@ -16,7 +16,6 @@ The run is resumable and saved like every other (``training.artifacts``):
 """
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -35,7 +34,7 @@ from keras_depth.training.batchnorm import set_batchnorm_momentum
 from keras_depth.training.callbacks import AtomicModelCheckpoint, fit_verbosity
 from keras_depth.training.demon_targets import sequence_pairs
 from keras_depth.training.divergence import StopOnNonFinite
-from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config
+from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.strategy import get_strategy
 
 DEMON_MODE = "demon"
@@ -100,7 +99,7 @@ def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence =
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
-        shutil.rmtree(out / "backup", ignore_errors=True)
+        remove_backup(out / "backup")
     check_backup_config(config, out / "backup")
     keras.utils.set_random_seed(config.seed)
     save_config(config, out / "config.json")
@@ -124,7 +123,7 @@ def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence =
     callbacks = [
         StopOnNonFinite(out / "backup"),
         history,  # before BackupAndRestore: an epoch's logs are written before its checkpoint
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),  # see trainer.py
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
         *extra_callbacks,
     ]
@@ -134,7 +133,7 @@ def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence =
     model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
               callbacks=callbacks, verbose=fit_verbosity(t.verbose))
     seconds = time.time() - start
-    shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config and history records behind
     history = history.history
     model_path = save_trained_model(model, config, history, out)
+    remove_backup(out / "backup")
     return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)

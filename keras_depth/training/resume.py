@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -37,6 +39,18 @@ def _changed_keys(a: object, b: object, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         return [p for k in sorted(set(a) | set(b)) for p in _changed_keys(a.get(k), b.get(k), f"{prefix}{k}.")]
     return [] if a == b else [prefix.rstrip(".")]
+
+
+def remove_backup(backup: Path) -> None:
+    """Delete the backup folder, called once the run's files are written. BackupAndRestore's own
+    deletion (``delete_checkpoint``) happens inside ``fit``, before the model is saved: a kill between
+    the two would lose the whole run. The rename makes the deletion all-or-nothing: a kill during
+    ``rmtree`` leaves the renamed folder, never a half-deleted backup that reads as a fresh start."""
+    trash = backup.with_name(f".{backup.name}.deleting")
+    shutil.rmtree(trash, ignore_errors=True)
+    if backup.exists():
+        os.replace(backup, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def check_backup_config(config: Config, backup: Path) -> None:

@@ -17,7 +17,6 @@ Whatever the mode, the saved ``model.keras`` is the flat inference model.
 from __future__ import annotations
 
 import inspect
-import shutil
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -41,7 +40,7 @@ from keras_depth.training.batchnorm import (recompute_batchnorm_statistics, set_
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
 from keras_depth.training.demon_training import DEMON_MODE, train_demon
 from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
-from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config
+from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by_data, writing_dir
 
@@ -145,7 +144,7 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         out.mkdir(parents=True, exist_ok=True)
         if strategy.extended.should_checkpoint:
             if not resume:
-                shutil.rmtree(backup, ignore_errors=True)
+                remove_backup(backup)
             check_backup_config(config, backup)  # before anything is built: a mismatch fails fast
         keras.utils.set_random_seed(config.seed)
         if config.train.mixed_precision:
@@ -177,7 +176,9 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
     callbacks = [
         StopOnNonFinite(backup),
         history,  # before BackupAndRestore: an epoch's logs are written before its checkpoint
-        keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
+        # kept until the run's files are written (remove_backup): a re-run after the last epoch then
+        # resumes past it and only saves
+        keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False),
         AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss", target=model),
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
         DepthImageSummary(out / "logs", xs, ys, spec.min_depth, spec.max_depth, target=model, to_depth=spec.output_to_depth),
@@ -194,13 +195,13 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
             verbose=fit_verbosity(config.train.verbose),
         )
     seconds = time.time() - start
-    if chief:
-        shutil.rmtree(backup, ignore_errors=True)  # BackupAndRestore left our config and history records behind
     if config.train.precise_bn_batches:
         t = time.time()
         n = recompute_batchnorm_statistics(model, train_ds, config.train.precise_bn_batches, strategy)
         print(f"  BatchNorm statistics recomputed over {n} training batches ({time.time() - t:.0f} s)", flush=True)
     model_path = save_trained_model(model, config, history.history, out)
+    if chief:
+        remove_backup(backup)
     return TrainResult(model=model, model_path=model_path, history=history.history, seconds=seconds)
 
 
