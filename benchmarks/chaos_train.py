@@ -283,23 +283,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1")
     start = time.time()
+    command = " ".join(["benchmarks/chaos_train.py", *(argv if argv is not None else sys.argv[1:])])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     runs = []
     for i in range(args.runs):
         print(f"run {i}", flush=True)
         runs.append(chaos_run(i, args, env))
-    check_models(runs)
-    s = summary(runs, args, time.time() - start)
-    command = " ".join(["benchmarks/chaos_train.py", *(argv if argv is not None else sys.argv[1:])])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "chaos.json").write_text(json.dumps({"summary": s, "runs": runs}, indent=2))
-    body = markdown(s, command)
+        check_models(runs[-1:])
+        if "export_error" in runs[-1]:
+            print(f"  run {i}: {runs[-1]['export_error']}", flush=True)
+        # the figures so far, after every run: a benchmark stopped early still leaves what it measured
+        s = summary(runs, args, time.time() - start)
+        (out / "chaos.json").write_text(json.dumps({"summary": s, "runs": runs}, indent=2))
+        body = markdown(s, command)
+        if len(runs) < args.runs:
+            body.append(f"\n(after {len(runs)} of the {args.runs} runs asked for; the rest had not run yet)")
+        if args.doc:
+            write_doc(Path(args.doc), args.workers, body)
     print("\n".join(body), flush=True)
-    for r in runs:
-        if "export_error" in r:
-            print(f"run {r['run']}: {r['export_error']}", flush=True)
     if args.doc:
-        write_doc(Path(args.doc), args.workers, body)
         print(f"wrote the chaos section of {args.doc}")
     ok = s["completed"] == s["loadable_exportable"] == s["runs"] and s["lost_checkpoints"] == s["corrupted"] == 0
     return 0 if ok else 1
