@@ -92,3 +92,37 @@ def test_input_is_sharded_by_data_no_sample_twice(tmp_path):
     assert len(w0) == len(w1) == steps * BATCH // 2
     assert len(set(w0 + w1)) == len(w0) + len(w1), "a sample was fed to both workers"
     assert sorted(w0 + w1) == sorted(everything), "together the workers see what one process sees"
+
+
+def test_tf_config_names_the_cluster_and_the_task():
+    from keras_depth.training.workers import tf_config
+
+    assert json.loads(tf_config([1111, 2222], 1)) == {
+        "cluster": {"worker": ["127.0.0.1:1111", "127.0.0.1:2222"]}, "task": {"type": "worker", "index": 1}}
+
+
+def test_launcher_stops_the_others_when_one_worker_fails(tmp_path, capsys):
+    """Worker 1 fails at once; worker 0 would run for a minute: the launcher stops it and returns the
+    failure's exit code, with one error line naming the worker."""
+    import time
+
+    from keras_depth.training.workers import launch_local_workers
+
+    script = ("import json, os, sys, time; i = json.loads(os.environ['TF_CONFIG'])['task']['index']; "
+              "sys.exit(3) if i == 1 else time.sleep(60)")
+    start = time.time()
+    assert launch_local_workers([sys.executable, "-c", script], 2) == 3
+    assert time.time() - start < 30, "worker 0 was left running"
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and "worker 1" in err[0] and "exit code 3" in err[0]
+
+
+@pytest.mark.parametrize("args, env, expected", [
+    (["--workers", "0"], {}, "--workers expects a positive integer, got '0'"),
+    (["--workers", "2"], {"TF_CONFIG": "{}"}, "--workers: TF_CONFIG is already set"),
+])
+def test_workers_flag_usage_errors(args, env, expected):
+    proc = subprocess.run([sys.executable, "-m", "keras_depth.cli", "train", "quickstart_local", *args], cwd=REPO,
+                          env={**_env(), **env}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
