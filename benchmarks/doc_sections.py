@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def markers(script: str, name: str) -> tuple[str, str]:
-    return (f"<!-- begin: {script} {name} (measured; generated) -->", f"<!-- end: {script} {name} -->")
+def markers(script: str, name: str = "") -> tuple[str, str]:
+    tag = f"{script} {name}".strip()
+    return (f"<!-- begin: {tag} (measured; generated) -->", f"<!-- end: {tag} -->")
 
 
 def write_section(path: Path, script: str, name: str, text: str, title: str = "") -> None:

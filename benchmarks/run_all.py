@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_input_pipeline": ([], ["--images", "96", "--model-steps", "3", "--short-side", "0"]),
     "bench_models": ([], ["--presets", "tiny_unet_half,unet_mobilenetv2", "--runs", "20"]),
     "bench_upsampling": (["--out", ""], ["--epochs", "1", "--train", "64", "--val", "8", "--out", ""]),
+    # SIGKILLs during training, re-run until done (writes its section of docs/reliability.md); ~25 min
+    "chaos_train": ([], ["--runs", "2", "--kills", "2", "--doc", ""]),
 }
 
 

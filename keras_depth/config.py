@@ -111,6 +111,9 @@ class TrainConfig:
     # of its batch statistics over this many training batches (precise BN, Wu & Johnson 2021); 0 = off.
     # With a low momentum the moving statistics otherwise reflect only the last few batches.
     precise_bn_batches: int = 0
+    # BatchNormalization over the global batch of all replicas while training (Keras's synchronized
+    # BN): N workers with a global batch B then match one process with batch B.
+    sync_batchnorm: bool = False
     stereo: StereoConfig = dataclasses.field(default_factory=StereoConfig)
     demon: DemonConfig = dataclasses.field(default_factory=DemonConfig)
 

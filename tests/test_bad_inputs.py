@@ -387,7 +387,10 @@ def test_bad_input(case: Case, fx: dict) -> None:
 def _write_reliability_doc():
     yield
     if len(RESULTS) == len(CASES):
-        DOC.write_text(render_doc())
+        # Sections written by benchmarks (between their <!-- begin: ... --> markers) follow the table and stay.
+        old = DOC.read_text() if DOC.is_file() else ""
+        kept = old[old.index("<!-- begin:"):] if "<!-- begin:" in old else ""
+        DOC.write_text(render_doc().rstrip("\n") + "\n" + ("\n" + kept if kept else ""))
 
 
 def render_doc() -> str:

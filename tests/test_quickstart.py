@@ -176,9 +176,15 @@ def test_training_resumes_after_interruption(tmp_path):
     assert (tmp_path / "run" / "backup").is_dir()
     epochs_run = []
 
+    first = json.loads((tmp_path / "run" / "backup" / "history.json").read_text())
+    assert len(first["loss"]) == 1
+
     result = train(cfg, extra_callbacks=[RecordEpochs(epochs_run)])
     assert epochs_run == [1], "the second run must start at the second epoch"
-    assert len(result.history["loss"]) == 1
+    # history.json holds the epoch of the interrupted run too, as that run logged it
+    assert len(result.history["loss"]) == 2 and result.history["loss"][0] == first["loss"][0]
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved == result.history and len(saved["val_loss"]) == 2
     leftover = [p for p in (tmp_path / "run" / "backup").rglob("*") if p.is_file()]
     assert leftover == [], f"the backup checkpoint is removed once training completes: {leftover}"
 

@@ -7,6 +7,7 @@ Teachers and frames come from the config's ``distill:`` block, or from ``--teach
 from __future__ import annotations
 
 import argparse
+import sys
 
 from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, csv_list, positive
 
@@ -53,9 +54,14 @@ def run(args: argparse.Namespace) -> int:
     args.overrides = list(args.overrides) + extra
     config = config_from_args(args)
     from keras_depth.distill.pipeline import check_stages, run_distill
+    from keras_depth.training.divergence import TrainingDiverged
 
     stages = check_stages(csv_list(args.stages))
-    report = run_distill(config, stages, resume=not args.no_resume, unsafe=args.unsafe)
+    try:
+        report = run_distill(config, stages, resume=not args.no_resume, unsafe=args.unsafe)
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if "evaluate" in stages:
         print(f"report: {config.output_dir}/distill_report.md (and .json)")
     else:

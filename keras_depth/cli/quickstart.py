@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from export.variants import export_variants
     from keras_depth.data.pipeline import split_size
     from keras_depth.evaluation.run import evaluate_run
+    from keras_depth.training.divergence import TrainingDiverged
     from keras_depth.training.trainer import train
 
     out = Path(config.output_dir)
@@ -50,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  train {sizes['train']} frames, held-out {sizes['val']} frames")
 
     step(f"training {config.model.name} with model.fit ({config.train.epochs} epochs)")
-    result = train(config, resume=not args.no_resume)
+    try:
+        result = train(config, resume=not args.no_resume)
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     model = result.model
     print(f"  float model: {result.model_path} ({result.seconds:.0f} s)")
 

@@ -1,7 +1,8 @@
 """BatchNormalization after training: the momentum of its moving statistics, and precise BN."""
 from __future__ import annotations
 
-from typing import Optional
+import contextlib
+from typing import Iterator, Optional
 
 import tensorflow as tf
 
@@ -57,3 +58,20 @@ def recompute_batchnorm_statistics(model: keras.Model, dataset: tf.data.Dataset,
         for layer, m in zip(bns, saved):
             object.__setattr__(layer, "momentum", m)
     return n
+
+
+@contextlib.contextmanager
+def synchronized_batchnorm(model: keras.Model, enabled: bool) -> Iterator[None]:
+    """While training, every BatchNormalization layer takes its batch statistics over the global
+    batch, all replicas together (Keras's ``synchronized=True``; ``train.sync_batchnorm``), so N
+    workers with a global batch B normalise as one process with batch B does. The layers go back to
+    their fused, unsynchronized form afterwards, so the saved model is the one that was built."""
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)] if enabled else []
+    saved = [(layer.synchronized, layer.fused) for layer in bns]
+    try:
+        for layer in bns:
+            layer.synchronized, layer.fused = True, False  # Keras has no fused synchronized kernel
+        yield
+    finally:
+        for layer, (synchronized, fused) in zip(bns, saved):
+            layer.synchronized, layer.fused = synchronized, fused

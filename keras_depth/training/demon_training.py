@@ -16,7 +16,6 @@ The run is resumable and saved like every other (``training.artifacts``):
 """
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -30,11 +29,12 @@ from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
 from keras_depth.losses.demon import DemonDepthLoss, DemonMotionLoss, DemonNormalLoss
 from keras_depth.models import build_model_from_config
-from keras_depth.training.artifacts import TrainResult, history_floats, save_trained_model
+from keras_depth.training.artifacts import TrainResult, save_trained_model
 from keras_depth.training.batchnorm import set_batchnorm_momentum
 from keras_depth.training.callbacks import AtomicModelCheckpoint, fit_verbosity
 from keras_depth.training.demon_targets import sequence_pairs
-from keras_depth.training.resume import check_backup_config
+from keras_depth.training.divergence import StopOnNonFinite
+from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.strategy import get_strategy
 
 DEMON_MODE = "demon"
@@ -99,7 +99,7 @@ def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence =
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
-        shutil.rmtree(out / "backup", ignore_errors=True)
+        remove_backup(out / "backup")
     check_backup_config(config, out / "backup")
     keras.utils.set_random_seed(config.seed)
     save_config(config, out / "config.json")
@@ -119,21 +119,21 @@ def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence =
         set_batchnorm_momentum(model, t.batchnorm_momentum)
         compile_demon(model, t.demon.loss_weights, t.learning_rate)
 
+    history = ResumedHistory(out / "backup" / BACKUP_HISTORY)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
+        StopOnNonFinite(out / "backup"),
+        history,  # before BackupAndRestore: an epoch's logs are written before its checkpoint
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),  # see trainer.py
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
-        keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
     if val_ds is not None:
-        callbacks.insert(1, AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss"))
+        callbacks.insert(3, AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss"))
     start = time.time()
-    hist = model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
-                     callbacks=callbacks, verbose=fit_verbosity(t.verbose))
+    model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
+              callbacks=callbacks, verbose=fit_verbosity(t.verbose))
     seconds = time.time() - start
-    shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
-    if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
-        raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
-    history = history_floats(hist.history)
+    history = history.history
     model_path = save_trained_model(model, config, history, out)
+    remove_backup(out / "backup")
     return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)

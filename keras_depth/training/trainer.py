@@ -17,7 +17,6 @@ Whatever the mode, the saved ``model.keras`` is the flat inference model.
 from __future__ import annotations
 
 import inspect
-import shutil
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -35,20 +34,22 @@ from keras_depth.losses import LOSSES, build_loss
 from keras_depth.metrics.keras_metrics import AbsRel, Delta1
 from keras_depth.models import build_model_from_config
 from keras_depth.spec import DepthSpec
-from keras_depth.training.artifacts import TrainResult, history_floats, load_trained_model, save_trained_model
-from keras_depth.training.batchnorm import recompute_batchnorm_statistics, set_batchnorm_momentum
+from keras_depth.training.artifacts import TrainResult, load_trained_model, save_trained_model
+from keras_depth.training.batchnorm import (recompute_batchnorm_statistics, set_batchnorm_momentum,
+                                            synchronized_batchnorm)
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
 from keras_depth.training.demon_training import DEMON_MODE, train_demon
+from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
 from keras_depth.training.label_check import check_training_labels
-from keras_depth.training.resume import check_backup_config
+from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
-from keras_depth.training.strategy import get_strategy
+from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by_data, writing_dir
 
 SUPERVISED_MODES = ("supervised-metric", "relative")
 STEREO_MODE = "self-supervised-stereo"
 MODES = (*SUPERVISED_MODES, STEREO_MODE, DEMON_MODE)
 # load_trained_model: runs are read back through this module (export, evaluate, benchmark).
-__all__ = ["MODES", "TrainResult", "check_mode", "compile_model", "load_trained_model", "loss_terms",
+__all__ = ["MODES", "TrainResult", "TrainingDiverged", "check_mode", "compile_model", "load_trained_model", "loss_terms",
            "steps_per_epoch", "train", "training_metrics"]
 
 
@@ -127,7 +128,10 @@ def steps_per_epoch(config: Config, split: str, override: Optional[int]) -> int:
 
 
 def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -> TrainResult:
-    """Train ``config``; re-running the same command after an interruption resumes (BackupAndRestore)."""
+    """Train ``config``; re-running the same command after an interruption resumes (BackupAndRestore).
+
+    Raises ``TrainingDiverged`` at the first non-finite loss. Under ``train.distribute: multiworker``
+    every worker runs this; only the chief writes into ``output_dir`` (``strategy.writing_dir``)."""
     spec = check_mode(config)
     if config.train.mode == DEMON_MODE:
         return train_demon(config, resume, extra_callbacks)
@@ -135,23 +139,31 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
     if config.train.precise_bn_batches < 0 or (stereo and config.train.precise_bn_batches):
         raise UsageError(f"train.precise_bn_batches: expected an integer >= 0 (supervised modes only), "
                          f"got {config.train.precise_bn_batches} in mode {config.train.mode}")
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        shutil.rmtree(out / "backup", ignore_errors=True)
-    check_backup_config(config, out / "backup")  # before anything is built: a mismatch fails fast
-    check_training_labels(config)  # no usable labels, or labels the losses cannot use: refused before fit
-    keras.utils.set_random_seed(config.seed)
-    if config.train.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    save_config(config, out / "config.json")
+    strategy = get_strategy(config.train.distribute)  # first: MultiWorkerMirroredStrategy must precede any op
+    backup = Path(config.output_dir) / "backup"  # shared: BackupAndRestore keeps it chief-only itself
+    with writing_dir(config.output_dir, strategy) as out:
+        out.mkdir(parents=True, exist_ok=True)
+        if strategy.extended.should_checkpoint:
+            if not resume:
+                remove_backup(backup)
+            check_backup_config(config, backup)  # before anything is built: a mismatch fails fast
+        check_training_labels(config)  # no usable labels, or labels the losses cannot use: refused before fit
+        keras.utils.set_random_seed(config.seed)
+        if config.train.mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        save_config(config, out / "config.json")
+        return _fit(config, spec, stereo, strategy, out, backup, extra_callbacks)
 
+
+def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.Strategy, out: Path,
+         backup: Path, extra_callbacks: Sequence) -> TrainResult:
     datasets = _stereo_datasets if stereo else make_dataset
     train_ds = datasets(config, "train")
     val_ds = datasets(config, "val")
+    if is_multiworker(strategy):
+        train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
     steps = steps_per_epoch(config, "train", config.train.steps_per_epoch)
 
-    strategy = get_strategy(config.train.distribute)
     with strategy.scope():
         model = build_model_from_config(config.model, config.data.image_size)
         set_batchnorm_momentum(model, config.train.batchnorm_momentum)
@@ -161,34 +173,38 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
         compile_model(fit_model, config, steps, config.train.epochs, config.train.learning_rate)
 
     xs, ys = _summary_batch(config, stereo)
+    chief = strategy.extended.should_checkpoint
+    history = ResumedHistory((backup if chief else out) / BACKUP_HISTORY)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
+        StopOnNonFinite(backup),
+        history,  # before BackupAndRestore: an epoch's logs are written before its checkpoint
+        # kept until the run's files are written (remove_backup): a re-run after the last epoch then
+        # resumes past it and only saves
+        keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False),
         AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss", target=model),
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch", write_graph=False),
         DepthImageSummary(out / "logs", xs, ys, spec.min_depth, spec.max_depth, target=model, to_depth=spec.output_to_depth),
-        keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
     start = time.time()
-    hist = fit_model.fit(
-        train_ds,
-        epochs=config.train.epochs,
-        steps_per_epoch=steps,
-        validation_data=val_ds,
-        callbacks=callbacks,
-        verbose=fit_verbosity(config.train.verbose),
-    )
+    with synchronized_batchnorm(model, config.train.sync_batchnorm):
+        fit_model.fit(
+            train_ds,
+            epochs=config.train.epochs,
+            steps_per_epoch=steps,
+            validation_data=val_ds,
+            callbacks=callbacks,
+            verbose=fit_verbosity(config.train.verbose),
+        )
     seconds = time.time() - start
-    shutil.rmtree(out / "backup", ignore_errors=True)  # BackupAndRestore left our config record behind
-    if hist.history and not np.isfinite(hist.history.get("loss", [0.0])[-1]):
-        raise RuntimeError("training diverged (loss is NaN/Inf); lower train.learning_rate")
     if config.train.precise_bn_batches:
         t = time.time()
         n = recompute_batchnorm_statistics(model, train_ds, config.train.precise_bn_batches, strategy)
         print(f"  BatchNorm statistics recomputed over {n} training batches ({time.time() - t:.0f} s)", flush=True)
-    history = history_floats(hist.history)
-    model_path = save_trained_model(model, config, history, out)
-    return TrainResult(model=model, model_path=model_path, history=history, seconds=seconds)
+    model_path = save_trained_model(model, config, history.history, out)
+    if chief:
+        remove_backup(backup)
+    return TrainResult(model=model, model_path=model_path, history=history.history, seconds=seconds)
 
 
 def _stereo_datasets(config: Config, split: str) -> tf.data.Dataset:
