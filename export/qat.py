@@ -2,7 +2,9 @@
 and the QAT model's conversion to full-int8 TFLite.
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
-kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate.
+kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with two
+changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``), and
+the activation ranges start from calibration instead of [-6, 6] (``export.qat_ranges``).
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from export.converters import Representative, integer_converter
+from export.calibration import representative_images
 from export.output_range import pinned_range
+from export.qat_ranges import calibrate_qat_ranges
 from export.ptq import convert_selective_ptq
 from keras_depth.config import Config
 from keras_depth.data.pipeline import make_dataset
@@ -35,8 +39,9 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = (),
     """The QAT twin of ``model``: fake-quant on every layer except ``float_layers`` and the BN and
     activation layers fused into them (``fused_float_layers``), kept in float.
 
-    ``output_range``: the spec's raw output range; the depth head's last layer (``output_head_layer``)
-    is then quantized over exactly ``pinned_range(output_range)`` (``FixedRangeOutputConfig``)."""
+    ``output_range``: the spec's raw output range; the depth head's last layer and the pass-through
+    layers after it (``output_head_layers``) are then quantized over exactly ``pinned_range(output_range)``
+    (``FixedRangeOutputConfig``)."""
     q = tfmot().quantization.keras
     names = {l.name for l in model.layers}
     missing = sorted(set(float_layers) - names)
@@ -45,15 +50,15 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = (),
     if any(isinstance(l, keras.Model) for l in model.layers):
         raise UsageError(f"model {model.name!r} nests a Model; QAT needs one flat functional graph")
     keep = fused_float_layers(model, float_layers)
-    head = output_head_layer(model) if output_range is not None else None
-    if output_range is not None and head is None:
+    head = output_head_layers(model) if output_range is not None else []
+    if output_range is not None and not head:
         raise UsageError(f"model {model.name!r}: no depth head layer (Conv2D or ClippedExp) to pin the output range on")
 
     def annotate(layer):
         cloned = layer.__class__.from_config(layer.get_config())
         if layer.name in keep or isinstance(layer, keras.layers.InputLayer):
             return cloned
-        if layer.name == head:
+        if layer.name in head:
             return q.quantize_annotate_layer(cloned, quantize_config=fixed_range_output_config(*pinned_range(output_range)))
         # Layers tfmot's default registry lacks (custom ones, Multiply) get our QuantizeConfig here.
         return q.quantize_annotate_layer(cloned, quantize_config=quantize_config_for(cloned))
@@ -68,19 +73,22 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = (),
 _PASS_THROUGH = ("UpSampling2D", "Reshape", "Cropping2D", "ZeroPadding2D")
 
 
-def output_head_layer(model: keras.Model) -> Optional[str]:
-    """The layer whose output quantization the depth output gets: the producer of the ``depth`` output
-    (else the first), followed back through pass-through layers (a nearest upsampling); None unless it
-    is a Conv2D (the sigmoid head's affine map) or a ``ClippedExp`` (the exp head)."""
+def output_head_layers(model: keras.Model) -> list[str]:
+    """The layers whose output quantization the depth output gets: the producer of the ``depth`` output
+    (else the first) and, through pass-through layers (a nearest upsampling, which tfmot gives its own
+    moving-average range), the head layer before them; empty unless that is a Conv2D (the sigmoid
+    head's affine map) or a ``ClippedExp`` (the exp head)."""
     producers: dict[str, list[str]] = {}
     for spec in model.get_config()["layers"]:
         producers[spec["name"]] = [inbound[0] for node in spec["inbound_nodes"] for inbound in node]
     names = list(model.output_names)
     name = "depth" if "depth" in names else names[0]
     by_name = {l.name: l for l in model.layers}
+    chain = [name]
     while type(by_name[name]).__name__ in _PASS_THROUGH and len(producers.get(name, [])) == 1:
         name = producers[name][0]
-    return name if type(by_name[name]).__name__ in ("Conv2D", "ClippedExp") else None
+        chain.append(name)
+    return chain if type(by_name[name]).__name__ in ("Conv2D", "ClippedExp") else []
 
 
 # Layers the TFLite converter fuses into the conv (or dense) before them: a float conv keeps them in float
@@ -195,6 +203,8 @@ def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():
         qat_model = make_qat_model(model, q.float_layers, DepthSpec.from_dict(config.model.spec).output_range)
+        if q.calibrate_ranges:
+            calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
         compile_model(qat_model, config, steps, q.epochs, q.learning_rate)
     verbose = config.train.verbose if config.train.verbose != 1 else 2
     hist = qat_model.fit(

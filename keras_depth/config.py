@@ -120,6 +120,9 @@ class QATConfig:
     steps_per_epoch: typing.Optional[int] = None
     learning_rate: float = 2e-4
     float_layers: list = dataclasses.field(default_factory=list)  # layer names kept in float
+    # Start the activation ranges from the float model's on export.representative_samples calibration
+    # images, not tfmot's [-6, 6] (export/qat_ranges.py); false = tfmot's initialisation.
+    calibrate_ranges: bool = True
 
 
 @dataclasses.dataclass

@@ -14,14 +14,19 @@ import pytest
 from keras_depth.spec import DepthSpec
 
 
-def _model(spec: DepthSpec, seed: int = 0):
+def _model(spec: DepthSpec, seed: int = 0, upsample: bool = False):
+    """conv-relu -> depth head; with ``upsample``, the quickstart's layout: a half-resolution head and a
+    nearest x2 upsampling named ``depth`` (which tfmot gives a range of its own)."""
     from keras_depth.kerasapi import keras, layers
     from keras_depth.models.blocks import depth_head
 
     keras.utils.set_random_seed(seed)
     inp = keras.Input((16, 16, 3))
-    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
-    return keras.Model(inp, depth_head(x, spec))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inp)
+    if not upsample:
+        return keras.Model(inp, depth_head(x, spec))
+    x = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="down")(x)
+    return keras.Model(inp, layers.UpSampling2D(2, name="depth")(depth_head(x, spec, name="depth_half")))
 
 
 def _calib(n: int = 8) -> list[np.ndarray]:
@@ -60,10 +65,11 @@ def test_ptq_output_spans_the_spec_range(kind):
 
 
 def test_qat_output_spans_the_spec_range():
-    from export.qat import convert_int8_qat, make_qat_model
+    from export.qat import convert_int8_qat, make_qat_model, output_head_layers
 
     spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
-    model = _model(spec)
+    model = _model(spec, upsample=True)
+    assert output_head_layers(model) == ["depth", "depth_half"]
     lo, hi = spec.output_range
     _covers(convert_int8_qat(make_qat_model(model, output_range=(lo, hi)), "uint8"), lo, hi)
     # the cause: tfmot's moving-average range starts at [-6, 6]; unpinned and untrained it stays there
@@ -109,3 +115,26 @@ def test_int8_float_out_dequantizes_inside_the_graph():
     lo, hi = spec.output_range
     _covers(blob, lo, hi)
     assert math.exp(hi) == pytest.approx(10.0)
+
+
+def test_qat_ranges_start_from_calibration():
+    """tfmot starts each activation range at [-6, 6]; calibrate_qat_ranges sets it to the float layer's
+    [min(0, min), max(0, max)] on the images (a ReLU output: [0, its max])."""
+    from export.qat import make_qat_model
+    from export.qat_ranges import calibrate_qat_ranges, range_variables
+
+    spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
+    model = _model(spec, upsample=True)
+    qat = make_qat_model(model, output_range=spec.output_range)
+    before = range_variables(qat)
+    assert "conv" in before and float(before["conv"]["min"].numpy().min()) == -6.0
+    images = np.concatenate(_calib(4))
+    ranges = calibrate_qat_ranges(qat, model, images)
+    conv_out = model.get_layer("conv").output
+    from keras_depth.kerasapi import keras
+
+    want = keras.Model(model.inputs, conv_out)(images).numpy()
+    assert ranges["conv"] == pytest.approx((0.0, float(want.max())), rel=1e-5)
+    v = range_variables(qat)["conv"]
+    assert float(v["min"].numpy().min()) == 0.0 and float(v["max"].numpy().max()) == pytest.approx(float(want.max()), rel=1e-5)
+    assert "depth" not in ranges and "depth_half" not in ranges  # the pinned head has no moving range
