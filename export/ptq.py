@@ -76,17 +76,34 @@ def pin_output_range(calibrated: bytes, value_range: Sequence[float], output_ind
     The quantizer derives the output's scale and zero point from that [min, max] alone, so the int8
     levels then span the model's whole valid output range: not the part the calibration images
     reached (PTQ clipped at 5.6 m on the quickstart's 0.25-10 m), and nothing beyond it."""
+    from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
     m = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
     sg = m.subgraphs[0]
     if not 0 <= output_index < len(sg.outputs):
         raise UsageError(f"pin_output_range: the model has {len(sg.outputs)} output(s), no index {output_index}")
-    q = sg.tensors[sg.outputs[output_index]].quantization
-    if q is None or q.min is None or len(q.min) != 1:
-        raise UsageError("pin_output_range: the output tensor has no calibrated [min, max] (not a calibrated model)")
-    q.min, q.max = [float(value_range[0])], [float(value_range[1])]
+    # Ops whose output the quantizer gives their input's scale (a nearest upsampling after the head, a
+    # reshape): pinning only the model output would be overwritten from the tensor before them.
+    same_scale = {getattr(schema.BuiltinOperator, n) for n in _SAME_SCALE_OPS}
+    producer = {o: op for op in sg.operators for o in op.outputs}
+    index = sg.outputs[output_index]
+    while True:
+        q = sg.tensors[index].quantization
+        if q is None or q.min is None or len(q.min) != 1:
+            raise UsageError("pin_output_range: the output tensor has no calibrated [min, max] (not a calibrated model)")
+        q.min, q.max = [float(value_range[0])], [float(value_range[1])]
+        op = producer.get(index)
+        if op is None:
+            break
+        code = m.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) not in same_scale:
+            break
+        index = op.inputs[0]
     return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
+
+
+_SAME_SCALE_OPS = ("RESIZE_NEAREST_NEIGHBOR", "RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
 def quantize_calibrated(calibrated: bytes, io_dtype: str = "uint8", output_dtype: Optional[str] = None,

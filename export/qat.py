@@ -196,13 +196,17 @@ def load_qat_model(path: str | Path) -> keras.Model:
         return keras.models.load_model(p, compile=False)
 
 
-def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
-    """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history."""
+def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tuple[keras.Model, dict]:
+    """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history.
+
+    ``pin_output``: quantize the depth output over the spec's range (False: tfmot's moving average, as
+    before issue 17; benchmarks/bench_encodings.py measures both)."""
     q = config.qat
     steps = steps_per_epoch(config, "train", q.steps_per_epoch)
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():
-        qat_model = make_qat_model(model, q.float_layers, DepthSpec.from_dict(config.model.spec).output_range)
+        output_range = DepthSpec.from_dict(config.model.spec).output_range if pin_output else None
+        qat_model = make_qat_model(model, q.float_layers, output_range)
         if q.calibrate_ranges:
             calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
         compile_model(qat_model, config, steps, q.epochs, q.learning_rate)

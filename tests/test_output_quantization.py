@@ -54,7 +54,9 @@ def test_ptq_output_spans_the_spec_range(kind):
     from export.ptq import convert_int8_ptq
 
     spec = DepthSpec(kind=kind, min_depth=0.25, max_depth=10.0)
-    model, calib = _model(spec), _calib()
+    # depth: the quickstart's layout, where the output is a nearest upsampling of the head (RESIZE_NEAREST
+    # takes its input's scale, so the head's tensor must be pinned too); log_depth: the head is the output
+    model, calib = _model(spec, upsample=kind == "depth"), _calib()
     lo, hi = spec.output_range
     ys = np.concatenate([model(c).numpy() for c in calib])
     assert ys.max() < hi - 0.2 * (hi - lo)  # calibration alone would end the range well below hi
@@ -84,7 +86,7 @@ def test_int16x8_runs_int16_activations_and_int8_weights():
     from export.runtime import TFLiteDepthEstimator
 
     spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
-    model, calib = _model(spec), _calib()
+    model, calib = _model(spec, upsample=True), _calib()
     blob = convert_int8_ptq(model, lambda: iter(calib), "float32", output_range=spec.output_range, activations="int16")
     ops = list_ops(blob)
     convs = [op for op in ops if op.name == "CONV_2D"]
@@ -107,7 +109,7 @@ def test_int8_float_out_dequantizes_inside_the_graph():
     from export.ptq import convert_int8_ptq
 
     spec = DepthSpec(kind="log_depth", min_depth=0.25, max_depth=10.0)
-    model, calib = _model(spec), _calib()
+    model, calib = _model(spec, upsample=True), _calib()
     blob = convert_int8_ptq(model, lambda: iter(calib), "uint8", output_range=spec.output_range, output_dtype="float32")
     ops = list_ops(blob)
     assert ops[-1].name == "DEQUANTIZE" and ops[-1].outputs == ["float32"]
