@@ -96,6 +96,7 @@ def run_encoding(kind: str, args, out_root: Path, log) -> dict:
     from export.variants import export_variants, write_tflite
     from export.model_manifest import build_manifest
     from export.latency import measure_latency
+    from export.op_report import op_report
     from keras_depth.config import load_config
     from keras_depth.spec import DepthSpec
     from keras_depth.training.trainer import train
@@ -135,7 +136,9 @@ def run_encoding(kind: str, args, out_root: Path, log) -> dict:
         got = tflite_depth(path, xs)
         blob = Path(path).read_bytes()
         q = output_quantization(blob, spec)
-        row = {"path": str(path), "output": q, **scores(got, gt, mask, spec),
+        ops = op_report(blob)
+        row = {"path": str(path), "output": q, **scores(got, gt, mask, spec), "ops": ops["ops"],
+               "gpu_unsupported": ops["gpu_unsupported"],
                "parity_mean_m": float(np.mean(np.abs(got - want))), "parity_max_m": float(np.max(np.abs(got - want))),
                "xnnpack_partitions": xnnpack_partitions(path)}
         if "covered" in q:  # the depths of the lowest and highest output level (unclipped)
@@ -168,6 +171,17 @@ def format_tables(results: dict, args) -> str:
             lines.append(f"| {kind} | {v} | {dtype} | {steps} | {outside} | {row['abs_rel']:.3f} | {row['abs_rel_near']:.3f} "
                          f"| {row['delta1']:.3f} | {row['parity_mean_m']:.3f} / {row['parity_max_m']:.2f} "
                          f"| {row['latency_ms']:.2f} | {row['xnnpack_partitions']} |")
+    return "\n".join(lines)
+
+
+def format_ops(results: dict) -> str:
+    """The op histogram of each variant (first encoding), and the ops outside the GPU delegate's list."""
+    kind = next(iter(results))
+    lines = [f"Ops per variant ({kind} encoding; delegates off), and ops outside the GPU delegate's documented list:", ""]
+    for v, row in results[kind]["variants"].items():
+        ops = ", ".join(f"{k} {n}" for k, n in row["ops"].items())
+        gpu = ", ".join(row["gpu_unsupported"]) or "none"
+        lines.append(f"- `{v}`: {ops}; GPU-unsupported: {gpu}")
     return "\n".join(lines)
 
 
@@ -224,6 +238,7 @@ def main() -> int:
     mode = "--quick (1 epoch of 40 steps per encoding: a smoke run, not a ranking)" if args.quick else f"{args.epochs} epochs per encoding"
     print(table)
     print(qat_line)
+    print(format_ops(results))
     print(f"measured default: {default} ({why})")
     out.mkdir(parents=True, exist_ok=True)
     (out / "encodings.json").write_text(json.dumps({"args": vars(args), "results": results, "default": default,
@@ -242,6 +257,8 @@ def main() -> int:
         table,
         "",
         qat_line,
+        "",
+        format_ops(results),
         "",
         f"Measured default by the rule in `choose_default` (lowest near-pixel AbsRel of the best int8 variant, at most "
         f"5 % worse overall than linear depth): **{default}** ({why}).",
