@@ -3,8 +3,9 @@ and the QAT model's conversion to full-int8 TFLite.
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
 kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with two
-changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``), and
-the activation ranges start from calibration instead of [-6, 6] (``export.qat_ranges``).
+changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``), and,
+with ``qat.calibrate_ranges``, the activation ranges start from calibration instead of [-6, 6]
+(``export.qat_ranges``).
 """
 from __future__ import annotations
 
