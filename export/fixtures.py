@@ -10,6 +10,9 @@ into the same depth, as ``export.runtime.TFLiteDepthEstimator`` does; the fixtur
 - ``postprocess.json``: the model's raw output for the first frame -> dequantized output -> depth;
 - ``occlusion.json``: that depth + a virtual box (a constant-depth plane, partly translucent)
   -> visibility mask and composited pixels (the rule in ``occlusion_reference``);
+- ``decode.json``: per output encoding (depth, disparity, log_depth) and output dtype (uint8, int8 with
+  the output range pinned as ``export.output_range`` does it, float32 with values beyond the range):
+  raw output -> dequantized -> depth by ``keras_depth.spec.decode_output`` (independent of the model);
 - ``sparse_alignment.json``: prediction maps + sparse metric points -> the robust fit of
   ``keras_depth.alignment.align_to_points`` (scale, shift, inliers) or its error, per case
   (independent of the model).
@@ -39,7 +42,8 @@ from keras_depth.geometry import resize_rgb
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.kerasapi import keras, tf
 
-FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json", "sparse_alignment.json")
+FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json", "sparse_alignment.json",
+                 "decode.json")
 # Frame sizes (width, height): one enlarged (cv2 INTER_LINEAR), one shrunk (cv2 INTER_AREA) to the input.
 FRAME_SIZES = ((20, 15), (50, 37))
 TINY_INPUT_HW = (24, 32)
@@ -154,7 +158,35 @@ def write_fixtures(model_path: str | os.PathLike, out_dir: str | os.PathLike) ->
         "visible": _ints(visible), "composited": _ints(composited),
     }))
     put("sparse_alignment.json", _dump({"cases": sparse_alignment_cases()}))
+    put("decode.json", _dump({"cases": decode_cases()}))
     return written
+
+
+# Integer levels of each decode case, as offsets from the dtype's lowest level: both ends, the middle.
+DECODE_LEVELS = (0, 1, 2, 7, 64, 127, 128, 129, 200, 253, 254, 255)
+
+
+def decode_cases(min_depth: float = 0.25, max_depth: float = 10.0) -> list[dict]:
+    """Per output kind: uint8 and int8 outputs quantized over the pinned output range, and a float32
+    output running past both ends of the range (the clip), each -> dequantized -> depth."""
+    from export.output_range import LEVELS, nudged_quantization, pinned_range
+    from keras_depth.spec import OUTPUT_KINDS, DepthSpec, decode_output
+
+    cases = []
+    for kind in OUTPUT_KINDS:
+        spec = DepthSpec(kind=kind, min_depth=min_depth, max_depth=max_depth)
+        lo, hi = spec.output_range
+        for dtype in ("uint8", "int8"):
+            scale, zp = nudged_quantization(*pinned_range((lo, hi)), dtype)
+            raw = np.asarray(DECODE_LEVELS, np.int64) + LEVELS[dtype][0]
+            y = Quantization(scale=scale, zero_point=zp).dequantize(raw)
+            cases.append({"name": f"{kind}_{dtype}", "kind": kind, "range": [lo, hi], "dtype": dtype,
+                          "scale": scale, "zero_point": zp, "raw": _ints(raw), "dequantized": _floats(y),
+                          "depth": _floats(decode_output(kind, (lo, hi), y))})
+        y = np.linspace(lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo), 9).astype(np.float32)
+        cases.append({"name": f"{kind}_float32", "kind": kind, "range": [lo, hi], "dtype": "float32",
+                      "raw": _floats(y), "dequantized": _floats(y), "depth": _floats(decode_output(kind, (lo, hi), y))})
+    return cases
 
 
 def sparse_alignment_cases() -> list[dict]:

@@ -14,6 +14,7 @@ from typing import Any, Optional
 from export.metadata import METADATA_NAME, embed_manifest_text, embedded_manifest_text
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
+from keras_depth.spec import OUTPUT_KINDS, check_output_range
 
 MANIFEST_FORMAT = "keras-depth-manifest"
 MANIFEST_VERSION = 1
@@ -55,10 +56,11 @@ class InputSpec:
 class OutputSpec:
     height: int
     width: int
-    kind: str = "depth"  # depth | disparity
+    kind: str = "depth"  # depth | disparity | log_depth (keras_depth.spec.OUTPUT_KINDS)
     semantics: str = "metric"  # metric | relative | affine_disparity
     units: str = "m"  # of depth: "m" for metric, "relative" otherwise
-    range: list = dataclasses.field(default_factory=lambda: [0.1, 10.0])  # of the raw output (depth or disparity)
+    # of the raw output: depth (m), disparity (1/m) or log depth (ln m); decode_output clips to it
+    range: list = dataclasses.field(default_factory=lambda: [0.1, 10.0])
     dtype: str = "float32"
     quantization: Optional[Quantization] = None
 
@@ -115,13 +117,13 @@ class Manifest:
                 raise UsageError(f"{where}: {name}.dtype {part.dtype!r} is not one of {DTYPES}")
             if part.dtype in ("uint8", "int8") and part.quantization is None:
                 raise UsageError(f"{where}: {name}.dtype is {part.dtype} but {name}.quantization is missing")
-        if self.output.kind not in ("depth", "disparity"):
-            raise UsageError(f"{where}: output.kind {self.output.kind!r} is not 'depth' or 'disparity'")
+        if self.output.kind not in OUTPUT_KINDS:
+            raise UsageError(f"{where}: output.kind {self.output.kind!r} is not one of {OUTPUT_KINDS}")
         if self.output.semantics not in ("metric", "relative", "affine_disparity"):
             raise UsageError(f"{where}: output.semantics {self.output.semantics!r} is not known")
-        lo, hi = self.output.range
-        if not (0 < lo < hi):
-            raise UsageError(f"{where}: output.range {self.output.range} must satisfy 0 < lo < hi")
+        why = check_output_range(self.output.kind, self.output.range)
+        if why:
+            raise UsageError(f"{where}: output.range {self.output.range} {why}")
         if self.input.channel_order not in ("RGB", "BGR"):
             raise UsageError(f"{where}: input.channel_order {self.input.channel_order!r} is not RGB or BGR")
 

@@ -2,7 +2,10 @@
 and the QAT model's conversion to full-int8 TFLite.
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
-kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate.
+kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with two
+changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``), and,
+with ``qat.calibrate_ranges``, the activation ranges start from calibration instead of [-6, 6]
+(``export.qat_ranges``).
 """
 from __future__ import annotations
 
@@ -11,17 +14,21 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from export.converters import Representative, integer_converter
+from export.calibration import representative_images
+from export.output_range import pinned_range
+from export.qat_ranges import calibrate_qat_ranges
 from export.ptq import convert_selective_ptq
 from keras_depth.config import Config
 from keras_depth.data.pipeline import make_dataset
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
-from keras_depth.models.quantize_configs import custom_objects, quantize_config_for
+from keras_depth.models.quantize_configs import custom_objects, fixed_range_output_config, quantize_config_for
 from keras_depth.training.callbacks import save_model_atomic
 from keras_depth.training.label_check import check_training_labels
 from keras_depth.training.safe_loading import load_trained_model
 from keras_depth.training.strategy import get_strategy
+from keras_depth.spec import DepthSpec
 from keras_depth.training.trainer import compile_model, steps_per_epoch
 
 
@@ -30,9 +37,14 @@ def quantize_scope():
     return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
-def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> keras.Model:
+def make_qat_model(model: keras.Model, float_layers: Sequence[str] = (),
+                   output_range: Optional[Sequence[float]] = None) -> keras.Model:
     """The QAT twin of ``model``: fake-quant on every layer except ``float_layers`` and the BN and
-    activation layers fused into them (``fused_float_layers``), kept in float."""
+    activation layers fused into them (``fused_float_layers``), kept in float.
+
+    ``output_range``: the spec's raw output range; the depth head's last layer and the pass-through
+    layers after it (``output_head_layers``) are then quantized over exactly ``pinned_range(output_range)``
+    (``FixedRangeOutputConfig``)."""
     q = tfmot().quantization.keras
     names = {l.name for l in model.layers}
     missing = sorted(set(float_layers) - names)
@@ -41,11 +53,16 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> kera
     if any(isinstance(l, keras.Model) for l in model.layers):
         raise UsageError(f"model {model.name!r} nests a Model; QAT needs one flat functional graph")
     keep = fused_float_layers(model, float_layers)
+    head = output_head_layers(model) if output_range is not None else []
+    if output_range is not None and not head:
+        raise UsageError(f"model {model.name!r}: no depth head layer (Conv2D or ClippedExp) to pin the output range on")
 
     def annotate(layer):
         cloned = layer.__class__.from_config(layer.get_config())
         if layer.name in keep or isinstance(layer, keras.layers.InputLayer):
             return cloned
+        if layer.name in head:
+            return q.quantize_annotate_layer(cloned, quantize_config=fixed_range_output_config(*pinned_range(output_range)))
         # Layers tfmot's default registry lacks (custom ones, Multiply) get our QuantizeConfig here.
         return q.quantize_annotate_layer(cloned, quantize_config=quantize_config_for(cloned))
 
@@ -53,6 +70,28 @@ def make_qat_model(model: keras.Model, float_layers: Sequence[str] = ()) -> kera
     annotated.set_weights(model.get_weights())
     with quantize_scope():
         return q.quantize_apply(annotated)
+
+
+# Layers that pass their input's values through (TFLite gives their output the input's quantization).
+_PASS_THROUGH = ("UpSampling2D", "Reshape", "Cropping2D", "ZeroPadding2D")
+
+
+def output_head_layers(model: keras.Model) -> list[str]:
+    """The layers whose output quantization the depth output gets: the producer of the ``depth`` output
+    (else the first) and, through pass-through layers (a nearest upsampling, which tfmot gives its own
+    moving-average range), the head layer before them; empty unless that is a Conv2D (the sigmoid
+    head's affine map) or a ``ClippedExp`` (the exp head)."""
+    producers: dict[str, list[str]] = {}
+    for spec in model.get_config()["layers"]:
+        producers[spec["name"]] = [inbound[0] for node in spec["inbound_nodes"] for inbound in node]
+    names = list(model.output_names)
+    name = "depth" if "depth" in names else names[0]
+    by_name = {l.name: l for l in model.layers}
+    chain = [name]
+    while type(by_name[name]).__name__ in _PASS_THROUGH and len(producers.get(name, [])) == 1:
+        name = producers[name][0]
+        chain.append(name)
+    return chain if type(by_name[name]).__name__ in ("Conv2D", "ClippedExp") else []
 
 
 # Layers the TFLite converter fuses into the conv (or dense) before them: a float conv keeps them in float
@@ -119,7 +158,8 @@ def float_twin(qat_model: keras.Model, model: keras.Model) -> keras.Model:
 
 
 def convert_int8_qat(qat_model: keras.Model, io_dtype: str = "uint8", model: Optional[keras.Model] = None,
-                     representative: Optional[Representative] = None) -> bytes:
+                     representative: Optional[Representative] = None,
+                     output_range: Optional[Sequence[float]] = None) -> bytes:
     """Integer model from a QAT model: the ranges come from its fake-quant nodes, no calibration.
 
     A QAT model with ``qat.float_layers`` needs ``model`` (its float graph) and ``representative``: the
@@ -128,12 +168,12 @@ def convert_int8_qat(qat_model: keras.Model, io_dtype: str = "uint8", model: Opt
     if float_layers_of(qat_model):
         if model is None or representative is None:
             raise UsageError("int8_qat with qat.float_layers needs the float model and calibration images")
-        return convert_selective_qat(qat_model, model, representative, io_dtype)
+        return convert_selective_qat(qat_model, model, representative, io_dtype, output_range)
     return integer_converter(qat_model, io_dtype).convert()
 
 
 def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representative: Representative,
-                          io_dtype: str = "uint8") -> bytes:
+                          io_dtype: str = "uint8", output_range: Optional[Sequence[float]] = None) -> bytes:
     """Full-int8 TFLite of a QAT model whose ``float_layers_of`` stay float ops.
 
     The TF 2.21 converter cannot do this from the fake-quant graph: by default it quantizes a float layer
@@ -148,7 +188,7 @@ def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representa
     names = float_layers_of(qat_model)
     if not names:
         raise UsageError(f"QAT model {qat_model.name!r} keeps no layer in float (qat.float_layers is empty)")
-    return convert_selective_ptq(float_twin(qat_model, model), representative, names, io_dtype)
+    return convert_selective_ptq(float_twin(qat_model, model), representative, names, io_dtype, output_range)
 
 
 def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
@@ -156,14 +196,20 @@ def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
     return load_trained_model(path, unsafe=unsafe, scope=quantize_scope())
 
 
-def run_qat(config: Config, model: keras.Model) -> tuple[keras.Model, dict]:
-    """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history."""
+def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tuple[keras.Model, dict]:
+    """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history.
+
+    ``pin_output``: quantize the depth output over the spec's range (False: tfmot's moving average, as
+    before issue 17; benchmarks/bench_encodings.py measures both)."""
     q = config.qat
     check_training_labels(config)
     steps = steps_per_epoch(config, "train", q.steps_per_epoch)
     strategy = get_strategy(config.train.distribute)
     with strategy.scope():
-        qat_model = make_qat_model(model, q.float_layers)
+        output_range = DepthSpec.from_dict(config.model.spec).output_range if pin_output else None
+        qat_model = make_qat_model(model, q.float_layers, output_range)
+        if q.calibrate_ranges:
+            calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
         compile_model(qat_model, config, steps, q.epochs, q.learning_rate)
     verbose = config.train.verbose if config.train.verbose != 1 else 2
     hist = qat_model.fit(

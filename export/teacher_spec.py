@@ -151,8 +151,11 @@ class Teacher:
         """Raw values (an output, or a precomputed file's) x ``output_scale``, inverted when the raw
         kind is not the label domain; 0 where unusable (non-finite, or a negative depth)."""
         y = np.asarray(raw, np.float32) * np.float32(self.spec.output_scale)
+        kind = self.output_kind
+        if kind == "log_depth":  # ln m (a log-depth export used as a teacher) -> m
+            y, kind = np.exp(np.minimum(y, 80.0)), "depth"
         y = np.where(np.isfinite(y), y, 0.0).astype(np.float32)
-        if self.output_kind != self.domain:  # depth <-> disparity
+        if kind != self.domain:  # depth <-> disparity
             y = np.where(y > 0, 1.0 / np.maximum(y, 1e-12), 0.0).astype(np.float32)
         if self.domain == "depth":
             y = np.maximum(y, 0.0)

@@ -7,9 +7,12 @@ Variants (``VARIANTS``):
 - ``int8_dynamic``: dynamic-range quantization: int8 weights, float activations and interface;
 - ``int8_ptq``: full-integer post-training quantization, calibrated on a configured dataset
   (``export.calibration``, default the training split), optionally with named layers kept in float;
-- ``int8_qat``: full-integer from the quantization-aware model (ranges from its fake-quant nodes).
-The full-integer variants take ``export.io_dtype`` (uint8, int8 or float32) at input and output; every
-variant has static shapes [1, h, w, 3] -> [1, h, w, 1]. Each ``.tflite`` carries its manifest both
+- ``int8_qat``: full-integer from the quantization-aware model (ranges from its fake-quant nodes);
+- ``int16x8``: PTQ in TFLite's 16x8 mode: int16 activations, int8 weights, float32 interface;
+- ``int8_float_out``: the ``int8_ptq`` body, its output dequantized inside the graph (float32 out).
+The full-integer variants take ``export.io_dtype`` (uint8, int8 or float32) at input and output
+(``int8_float_out`` at its input only); every variant has static shapes [1, h, w, 3] -> [1, h, w, 1].
+Every integer variant quantizes its output over exactly the spec's output range (``export.output_range``). Each ``.tflite`` carries its manifest both
 beside it (JSON) and inside it (metadata ``keras_depth_manifest``).
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ from export.converters import convert_float16, convert_float32, convert_int8_dyn
 from export.manifest import Manifest, embed_manifest, manifest_path, write_manifest
 from export.model_manifest import build_manifest, keras_manifest
 from export.op_report import format_op_report, op_report
+from export.output_range import output_quantization
 from export.parity import check_parity, parity_summary
 from export.ptq import convert_int8_ptq
 from export.qat import convert_int8_qat
@@ -54,8 +58,12 @@ def _needs_qat() -> UsageError:
 
 
 def convert_variant(variant: str, model: keras.Model, qat_model: Optional[keras.Model], calib: np.ndarray,
-                    io_dtype: str = "uint8", float_layers: Sequence[str] = ()) -> tuple[bytes, keras.Model]:
-    """(the .tflite bytes, the Keras model it must agree with) for one TFLite variant."""
+                    io_dtype: str = "uint8", float_layers: Sequence[str] = (),
+                    output_range: Optional[Sequence[float]] = None) -> tuple[bytes, keras.Model]:
+    """(the .tflite bytes, the Keras model it must agree with) for one TFLite variant.
+
+    ``output_range``: the spec's raw output range, which the integer variants' output is pinned to."""
+    rep = lambda: (c[None] for c in calib)  # noqa: E731
     if variant == "float32":
         return convert_float32(model), model
     if variant == "float16":
@@ -63,11 +71,15 @@ def convert_variant(variant: str, model: keras.Model, qat_model: Optional[keras.
     if variant == "int8_dynamic":
         return convert_int8_dynamic(model), model
     if variant == "int8_ptq":
-        return convert_int8_ptq(model, lambda: (c[None] for c in calib), io_dtype, float_layers), model
+        return convert_int8_ptq(model, rep, io_dtype, float_layers, output_range), model
+    if variant == "int8_float_out":
+        return convert_int8_ptq(model, rep, io_dtype, float_layers, output_range, output_dtype="float32"), model
+    if variant == "int16x8":
+        return convert_int8_ptq(model, rep, "float32", (), output_range, activations="int16"), model
     if variant == "int8_qat":
         if qat_model is None:
             raise _needs_qat()
-        return convert_int8_qat(qat_model, io_dtype, model, lambda: (c[None] for c in calib)), qat_model
+        return convert_int8_qat(qat_model, io_dtype, model, rep, output_range), qat_model
     raise UsageError(f"export.variants: unknown {variant!r} (expected one of {VARIANTS})")
 
 
@@ -106,7 +118,8 @@ def _export_saved_model(config: Config, model: keras.Model, spec: DepthSpec, xs:
 def _export_tflite(config: Config, variant: str, model: keras.Model, qat_model: Optional[keras.Model],
                    calib: np.ndarray, spec: DepthSpec, xs: np.ndarray, out_dir: Path) -> tuple[Path, Manifest, dict, dict, float]:
     e = config.export
-    blob, ref = convert_variant(variant, model, qat_model, calib, e.io_dtype, e.float_layers if variant == "int8_ptq" else ())
+    blob, ref = convert_variant(variant, model, qat_model, calib, e.io_dtype,
+                                e.float_layers if variant in ("int8_ptq", "int8_float_out") else (), spec.output_range)
     path = out_dir / f"model_{variant}.tflite"
     manifest = build_manifest(path.name, blob, variant, spec, config.sha256())
     parity = check_parity(ref, blob, xs, variant, spec, manifest)
@@ -114,8 +127,8 @@ def _export_tflite(config: Config, variant: str, model: keras.Model, qat_model: 
     manifest.metrics["parity"] = parity_summary(parity)
     manifest.metrics["ops"] = {"int8_coverage": ops["int8_coverage"], "gpu_unsupported": ops["gpu_unsupported"],
                                "histogram": ops["ops"]}
-    export_info = {"io_dtype": manifest.input.dtype}
-    if variant == "int8_ptq":
+    export_info = {"io_dtype": manifest.input.dtype, "output_quantization": output_quantization(blob, spec)}
+    if variant in ("int8_ptq", "int8_float_out", "int16x8"):
         export_info["calibration"] = calibration_summary(config, len(calib))
         export_info["float_layers"] = list(e.float_layers)
     if variant == "int8_qat":

@@ -124,6 +124,10 @@ class QATConfig:
     steps_per_epoch: typing.Optional[int] = None
     learning_rate: float = 2e-4
     float_layers: list = dataclasses.field(default_factory=list)  # layer names kept in float
+    # Start the activation ranges from the float model's on export.representative_samples calibration
+    # images, not tfmot's [-6, 6] (export/qat_ranges.py). Off by default: on the quickstart it changed
+    # QAT's AbsRel by 0.001 (docs/export.md), and a barely trained model (quickstart_local) gave NaN.
+    calibrate_ranges: bool = False
 
 
 @dataclasses.dataclass

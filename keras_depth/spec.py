@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+import math
+from typing import Any, Optional, Sequence
 
 from keras_depth.errors import UsageError
 
@@ -14,13 +15,27 @@ AFFINE_DISPARITY = 2  # disparity (1/depth) known up to an unknown scale and shi
 SEMANTICS_NAMES = {METRIC: "metric", RELATIVE: "relative", AFFINE_DISPARITY: "affine_disparity"}
 SEMANTICS_CODES = {v: k for k, v in SEMANTICS_NAMES.items()}
 
-OUTPUT_KINDS = ("depth", "disparity")
+# The output encodings: linear depth (m), disparity (1/m, finer steps near) and log depth (ln m, the same
+# relative step at every depth). docs/export.md "Output encodings" has the int8 step of each.
+OUTPUT_KINDS = ("depth", "disparity", "log_depth")
+
+
+def check_output_range(kind: str, output_range: Sequence[float]) -> Optional[str]:
+    """Why ``output_range`` cannot be the raw range of a ``kind`` output, or None: lo < hi for every
+    kind, and 0 < lo for depth and disparity (a log depth may be negative: ln 0.25 m = -1.39)."""
+    lo, hi = output_range
+    if not lo < hi:
+        return "must satisfy lo < hi"
+    if kind != "log_depth" and not lo > 0:
+        return f"must satisfy 0 < lo < hi for kind {kind!r}"
+    return None
 
 
 def decode_output(kind: str, output_range: Sequence[float], output: Any) -> Any:
-    """Depth from a model's raw output (numpy or tf): the output itself for a ``depth`` head, else
-    ``1 / clip(output, lo, hi)``. The one decoding of a DepthSpec and of a manifest's ``output``
-    (``kind``, ``range``; docs/contracts.md section 4, step 5)."""
+    """Depth from a model's raw output (numpy or tf): the output itself for a ``depth`` head,
+    ``1 / clip(output, lo, hi)`` for ``disparity``, ``exp(clip(output, lo, hi))`` for ``log_depth``.
+    The one decoding of a DepthSpec and of a manifest's ``output`` (``kind``, ``range``;
+    docs/contracts.md section 4, step 5)."""
     if kind not in OUTPUT_KINDS:
         raise UsageError(f"output kind: expected one of {OUTPUT_KINDS}, got {kind!r}")
     if kind == "depth":
@@ -29,18 +44,22 @@ def decode_output(kind: str, output_range: Sequence[float], output: Any) -> Any:
     import numpy as np
 
     if isinstance(output, np.ndarray) or np.isscalar(output):
-        return 1.0 / np.clip(output, lo, hi)
+        clipped = np.clip(output, lo, hi)
+        return np.exp(clipped) if kind == "log_depth" else 1.0 / clipped
     import tensorflow as tf
 
-    return 1.0 / tf.clip_by_value(output, lo, hi)
+    clipped = tf.clip_by_value(output, lo, hi)
+    return tf.exp(clipped) if kind == "log_depth" else 1.0 / clipped
 
 
 @dataclasses.dataclass(frozen=True)
 class DepthSpec:
-    """What a model outputs: bounded depth (metres) or disparity (1/metres), and its valid range.
+    """What a model outputs: bounded depth (metres), disparity (1/metres) or log depth (ln metres), and
+    its valid range.
 
     A ``depth`` head outputs ``min_depth + (max_depth - min_depth) * sigmoid``; a ``disparity`` head
-    outputs ``1/max_depth + (1/min_depth - 1/max_depth) * sigmoid`` (Monodepth's bounded disparity).
+    outputs ``1/max_depth + (1/min_depth - 1/max_depth) * sigmoid`` (Monodepth's bounded disparity); a
+    ``log_depth`` head outputs ``ln min_depth + (ln max_depth - ln min_depth) * sigmoid``.
     """
 
     kind: str = "depth"
@@ -63,13 +82,15 @@ class DepthSpec:
 
     @property
     def output_range(self) -> tuple[float, float]:
-        """The range of the raw model output (depth in m, or disparity in 1/m)."""
+        """The range of the raw model output (depth in m, disparity in 1/m, or log depth in ln m)."""
         if self.kind == "depth":
             return (self.min_depth, self.max_depth)
+        if self.kind == "log_depth":
+            return (math.log(self.min_depth), math.log(self.max_depth))
         return (1.0 / self.max_depth, 1.0 / self.min_depth)
 
     def output_to_depth(self, output: Any) -> Any:
-        """Depth from the raw output (numpy or tf); disparity is clipped to its range first."""
+        """Depth from the raw output (numpy or tf); disparity and log depth are clipped to their range first."""
         return decode_output(self.kind, self.output_range, output)
 
     def to_dict(self) -> dict[str, Any]:

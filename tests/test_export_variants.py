@@ -44,6 +44,8 @@ INDEPENDENT_TOLERANCE = {
     "int8_dynamic": (8 / 255, 2 / 255),
     "int8_qat": (8 / 255, 1 / 255),
     "int8_ptq": (8 / 255, 2 / 255),
+    "int8_float_out": (8 / 255, 2 / 255),
+    "int16x8": (8 / 255, 1 / 255),
 }
 
 
@@ -123,12 +125,14 @@ def test_variant_matches_its_keras_model(exported, held_out, variant):
 @pytest.mark.slow
 def test_interfaces_and_static_shapes(exported):
     _, _, _, res = exported
-    want = {"float32": "float32", "float16": "float32", "int8_dynamic": "float32", "int8_ptq": "uint8", "int8_qat": "uint8"}
-    for v, dtype in want.items():
+    want = {"float32": ("float32",) * 2, "float16": ("float32",) * 2, "int8_dynamic": ("float32",) * 2,
+            "int8_ptq": ("uint8",) * 2, "int8_qat": ("uint8",) * 2, "int16x8": ("float32",) * 2,
+            "int8_float_out": ("uint8", "float32")}
+    for v, (din, dout) in want.items():
         it = load_interpreter(res[v].path, num_threads=1)
         i, o = it.get_input_details()[0], it.get_output_details()[0]
-        assert np.dtype(i["dtype"]).name == dtype == res[v].manifest.input.dtype, v
-        assert np.dtype(o["dtype"]).name == dtype == res[v].manifest.output.dtype, v
+        assert np.dtype(i["dtype"]).name == din == res[v].manifest.input.dtype, v
+        assert np.dtype(o["dtype"]).name == dout == res[v].manifest.output.dtype, v
         assert list(i["shape"]) == [1, 64, 64, 3] and list(i["shape_signature"]) == [1, 64, 64, 3], v
         assert list(o["shape"]) == [1, 64, 64, 1], v
 

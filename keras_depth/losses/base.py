@@ -9,9 +9,27 @@ from keras_depth.target import unpack_target
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
 
-PREDICTIONS = ("depth", "disparity")
+PREDICTIONS = ("depth", "disparity", "log_depth")  # keras_depth.spec.OUTPUT_KINDS
 # Floor for a depth or disparity before log or reciprocal; keeps values and gradients finite.
 EPS = 1e-6
+
+
+def prediction_as_depth(y_pred: tf.Tensor, prediction: str) -> tf.Tensor:
+    """A model output as depth: itself, ``1 / max(y, EPS)`` for disparity, ``exp(y)`` for log depth."""
+    if prediction == "depth":
+        return y_pred
+    if prediction == "log_depth":
+        return tf.exp(y_pred)
+    return 1.0 / tf.maximum(y_pred, EPS)
+
+
+def prediction_as_disparity(y_pred: tf.Tensor, prediction: str) -> tf.Tensor:
+    """A model output as disparity: itself, ``1 / max(y, EPS)`` for depth, ``exp(-y)`` for log depth."""
+    if prediction == "disparity":
+        return y_pred
+    if prediction == "log_depth":
+        return tf.exp(-y_pred)
+    return 1.0 / tf.maximum(y_pred, EPS)
 
 
 def as_map(x: Any) -> tf.Tensor:

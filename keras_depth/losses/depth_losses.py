@@ -21,6 +21,7 @@ from keras_depth.losses.base import (
     as_map,
     check_choice,
     masked_mean,
+    prediction_as_depth,
     sanitize,
     valid_weights,
 )
@@ -102,8 +103,8 @@ def berhu_loss(target: Any, pred: Any, mask: Any = None, threshold: float = 0.2)
 
 
 def to_depth(y_pred: tf.Tensor, prediction: str) -> tf.Tensor:
-    """The model output as depth ("disparity" outputs are inverted, floored at 1e-6)."""
-    return y_pred if prediction == "depth" else 1.0 / tf.maximum(y_pred, EPS)
+    """The model output as depth ("disparity" outputs are inverted, floored at 1e-6; "log_depth" exp'd)."""
+    return prediction_as_depth(y_pred, prediction)
 
 
 class _PixelLoss(PackedTargetLoss):

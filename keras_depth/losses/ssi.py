@@ -15,7 +15,7 @@ from typing import Any
 import tensorflow as tf
 
 from keras_depth.kerasapi import keras
-from keras_depth.losses.base import EPS, PREDICTIONS, PackedTargetLoss, as_map, check_choice, sanitize
+from keras_depth.losses.base import EPS, PREDICTIONS, PackedTargetLoss, as_map, check_choice, prediction_as_disparity, sanitize
 from keras_depth.spec import AFFINE_DISPARITY
 
 SSI_KINDS = ("lstsq", "median", "trim")
@@ -39,7 +39,7 @@ def disparity_inputs(
     w = tf.cast(valid, tf.float32)
     safe = sanitize(depth, w)
     target = sanitize(tf.where(is_disp, safe, 1.0 / safe), w, 0.0)
-    pred = y_pred if prediction == "disparity" else 1.0 / tf.maximum(y_pred, EPS)
+    pred = prediction_as_disparity(y_pred, prediction)
     return target, sanitize(pred, w, 0.0), w
 
 

@@ -20,7 +20,7 @@ from keras_depth.kerasapi import keras
 from keras_depth.metrics.depth_metrics import ALIGNMENTS, METRIC_NAMES, per_image_metrics
 from keras_depth.spec import AFFINE_DISPARITY
 
-PREDICTIONS = ("depth", "disparity")
+PREDICTIONS = ("depth", "disparity", "log_depth")  # keras_depth.spec.OUTPUT_KINDS
 
 
 @keras.saving.register_keras_serializable(package="keras_depth")
@@ -81,6 +81,8 @@ class DepthMetric(keras.metrics.Metric):
         y_pred = tf.cast(y_pred, tf.float32)
         if self.prediction == "disparity":
             y_pred = 1.0 / tf.maximum(y_pred, 1e-8)
+        elif self.prediction == "log_depth":
+            y_pred = tf.exp(y_pred)
         keep = tf.cast(tf.not_equal(semantics, AFFINE_DISPARITY), tf.float32)
         mask = mask * keep[:, None, None, None]
         if sample_weight is not None:

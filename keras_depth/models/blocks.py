@@ -52,11 +52,14 @@ def depth_head(x, spec: DepthSpec, name: str = "depth", parameterisation: str = 
     if parameterisation not in HEAD_PARAMETERISATIONS:
         raise ValueError(f"head: expected one of {HEAD_PARAMETERISATIONS}, got {parameterisation!r}")
     if parameterisation == "exp":
+        if spec.kind == "log_depth":
+            raise ValueError("head 'exp' outputs depth or disparity; a log_depth spec takes the 'sigmoid' head")
         return exp_head(x, spec, name)
     lo, hi = spec.output_range
     # Start at the range's geometric middle, not its arithmetic one (sigmoid(0)): for 0.25-10 m that is
     # 1.6 m instead of 5.1 m, near where indoor depth lies, so early steps learn structure, not the offset.
-    mid = (math.sqrt(lo * hi) - lo) / (hi - lo)
+    # A log-depth output is already logarithmic: its arithmetic middle is that depth.
+    mid = 0.5 if spec.kind == "log_depth" else (math.sqrt(lo * hi) - lo) / (hi - lo)
     x = layers.Conv2D(
         1, 3, padding="same", activation="sigmoid", name=f"{name}_logits",
         bias_initializer=keras.initializers.Constant(math.log(mid / (1.0 - mid))),

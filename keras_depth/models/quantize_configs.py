@@ -71,9 +71,10 @@ def _output_quantizer():
     return q.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
 
 
-def _make_config_class():
+def _make_config_classes():
     # Built on first use: importing tfmot takes seconds, and plain float training never needs it.
-    base = tfmot().quantization.keras.QuantizeConfig
+    q = tfmot().quantization.keras
+    base = q.QuantizeConfig
 
     @keras.saving.register_keras_serializable(package="keras_depth")
     class OutputQuantizeConfig(base):
@@ -97,17 +98,66 @@ def _make_config_class():
         def get_config(self):
             return {}
 
-    return OutputQuantizeConfig
+    @keras.saving.register_keras_serializable(package="keras_depth")
+    class FixedRangeOutputConfig(base):
+        """The depth head's last layer: its output quantized over a fixed [lo, hi] (tfmot's
+        ``FixedQuantizer``), not a moving average. tfmot starts every moving-average range at [-6, 6]
+        and moves it by 0.1 % a step (ema_decay 0.999), so a short QAT run exports about [-6, 6]:
+        the quickstart's 25 steps gave scale 0.046, zero point 126, half the levels on negative depths.
+
+        A Conv2D (the head's frozen affine map) keeps tfmot's default kernel quantizer (per-channel,
+        symmetric, narrow range, as ``Default8BitConvQuantizeConfig``) and gets the fixed range after
+        its (linear) activation; a layer without a kernel (``ClippedExp``) gets it on its output."""
+
+        def __init__(self, lo: float, hi: float):
+            self.lo, self.hi = float(lo), float(hi)
+
+        def _fixed(self):
+            return q.quantizers.FixedQuantizer(num_bits=8, init_min=self.lo, init_max=self.hi, narrow_range=False)
+
+        def get_weights_and_quantizers(self, layer):
+            if not hasattr(layer, "kernel"):
+                return []
+            kernel = q.quantizers.LastValueQuantizer(num_bits=8, per_axis=True, symmetric=True, narrow_range=True)
+            return [(layer.kernel, kernel)]
+
+        def get_activations_and_quantizers(self, layer):
+            return [(layer.activation, self._fixed())] if hasattr(layer, "kernel") else []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            if hasattr(layer, "kernel"):
+                layer.kernel = quantize_weights[0]
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            if hasattr(layer, "kernel"):
+                layer.activation = quantize_activations[0]
+
+        def get_output_quantizers(self, layer):
+            return [] if hasattr(layer, "kernel") else [self._fixed()]
+
+        def get_config(self):
+            return {"lo": self.lo, "hi": self.hi}
+
+    return OutputQuantizeConfig, FixedRangeOutputConfig
 
 
-_CONFIG_CLASS = None
+_CONFIG_CLASSES = None
+
+
+def _classes():
+    global _CONFIG_CLASSES
+    if _CONFIG_CLASSES is None:
+        _CONFIG_CLASSES = _make_config_classes()
+    return _CONFIG_CLASSES
 
 
 def output_quantize_config():
-    global _CONFIG_CLASS
-    if _CONFIG_CLASS is None:
-        _CONFIG_CLASS = _make_config_class()
-    return _CONFIG_CLASS()
+    return _classes()[0]()
+
+
+def fixed_range_output_config(lo: float, hi: float):
+    """The QuantizeConfig that pins a head layer's output to [lo, hi] (``FixedRangeOutputConfig``)."""
+    return _classes()[1](lo, hi)
 
 
 # Layer classes tfmot's default registry lacks -> the config each gets. Multiply: used by MobileNetV3's
@@ -125,6 +175,6 @@ def quantize_config_for(layer) -> Optional[object]:
 
 def custom_objects() -> dict:
     """For ``load_model`` of a QAT model holding these layers (inside ``quantize_scope``)."""
-    cfg = output_quantize_config()
+    out_cls, fixed_cls = _classes()
     return {"HardSwish": HardSwish, "ClippedExp": ClippedExp, "L2Normalize": L2Normalize,
-            type(cfg).__name__: type(cfg)}
+            out_cls.__name__: out_cls, fixed_cls.__name__: fixed_cls}

@@ -22,7 +22,6 @@ import dev.kerasdepth.core.DepthEstimator
 import dev.kerasdepth.core.FrameComposer
 import dev.kerasdepth.core.Manifest
 import dev.kerasdepth.core.ManifestDepthEstimator
-import dev.kerasdepth.core.OutputKind
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 
@@ -58,8 +57,7 @@ class MainActivity : ComponentActivity() {
             estimator = ManifestDepthEstimator(manifest, runner)
             // Colour over the depth range the model can express (output.range is of the raw output).
             val o = manifest.output
-            val (near, far) = if (o.kind == OutputKind.DISPARITY) 1f / o.rangeHi.toFloat() to 1f / o.rangeLo.toFloat()
-                else o.rangeLo.toFloat() to o.rangeHi.toFloat()
+            val (near, far) = o.depthRange.let { (n, f) -> n.toFloat() to f.toFloat() }
             composer = FrameComposer(DepthColorMap(near, far), hfovDegrees = CAMERA_HFOV_DEGREES)
         } catch (e: Exception) {
             Log.e(TAG, "cannot load the model", e)

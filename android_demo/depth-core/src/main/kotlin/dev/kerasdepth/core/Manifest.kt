@@ -19,7 +19,8 @@ enum class DType(val jsonName: String, val isInteger: Boolean, val minValue: Int
     }
 }
 
-enum class OutputKind(val jsonName: String) { DEPTH("depth"), DISPARITY("disparity") }
+/** The output encodings (keras_depth.spec.OUTPUT_KINDS): depth in m, disparity in 1/m, log depth in ln m. */
+enum class OutputKind(val jsonName: String) { DEPTH("depth"), DISPARITY("disparity"), LOG_DEPTH("log_depth") }
 
 enum class Semantics(val jsonName: String) { METRIC("metric"), RELATIVE("relative"), AFFINE_DISPARITY("affine_disparity") }
 
@@ -47,13 +48,20 @@ data class OutputSpec(
     val kind: OutputKind = OutputKind.DEPTH,
     val semantics: Semantics = Semantics.METRIC,
     val units: String = "m",
-    /** [lo, hi] of the raw output (depth or disparity). */
+    /** [lo, hi] of the raw output (depth in m, disparity in 1/m, or log depth in ln m). */
     val range: List<Double> = listOf(0.1, 10.0),
     val dtype: DType = DType.FLOAT32,
     val quantization: Quantization? = null,
 ) {
     val rangeLo: Double get() = range[0]
     val rangeHi: Double get() = range[1]
+
+    /** [near, far] in depth units: the depth range the raw output can express, by [kind]. */
+    val depthRange: Pair<Double, Double> get() = when (kind) {
+        OutputKind.DEPTH -> rangeLo to rangeHi
+        OutputKind.DISPARITY -> 1.0 / rangeHi to 1.0 / rangeLo
+        OutputKind.LOG_DEPTH -> kotlin.math.exp(rangeLo) to kotlin.math.exp(rangeHi)
+    }
 }
 
 data class Manifest(
@@ -146,12 +154,15 @@ data class Manifest(
             val dtype = f.dtype("dtype")
             val kindName = f.optString("kind", "depth")!!
             val kind = OutputKind.values().firstOrNull { it.jsonName == kindName }
-                ?: f.fail("kind", "is '$kindName', expected 'depth' or 'disparity'")
+                ?: f.fail("kind", "is '$kindName', expected one of ${OutputKind.values().map { it.jsonName }}")
             val semName = f.optString("semantics", "metric")!!
             val semantics = Semantics.values().firstOrNull { it.jsonName == semName }
                 ?: f.fail("semantics", "is '$semName', expected one of ${Semantics.values().map { it.jsonName }}")
             val range = if (f.has("range")) f.doubles("range", 2) else listOf(0.1, 10.0)
-            if (!(range[0] > 0 && range[0] < range[1])) f.fail("range", "is $range, must satisfy 0 < lo < hi")
+            // A log depth may be negative (ln 0.25 m); depth and disparity are positive (keras_depth.spec.check_output_range).
+            if (kind == OutputKind.LOG_DEPTH) {
+                if (!(range[0] < range[1])) f.fail("range", "is $range, must satisfy lo < hi")
+            } else if (!(range[0] > 0 && range[0] < range[1])) f.fail("range", "is $range, must satisfy 0 < lo < hi for kind '$kindName'")
             val spec = OutputSpec(
                 height = f.positiveInt("height"),
                 width = f.positiveInt("width"),

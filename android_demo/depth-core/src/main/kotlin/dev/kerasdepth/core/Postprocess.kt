@@ -17,10 +17,20 @@ object Postprocess {
         }
     }
 
-    /** Depth from the float output: itself for kind=depth, `1 / clip(d, lo, hi)` for kind=disparity. */
+    /** Depth from the float output: itself for kind=depth, `1 / clip(d, lo, hi)` for kind=disparity,
+     *  `exp(clip(l, lo, hi))` for kind=log_depth (keras_depth.spec.decode_output). */
     fun toDepth(y: FloatArray, spec: OutputSpec): FloatArray = when (spec.kind) {
         OutputKind.DEPTH -> y.copyOf()
         OutputKind.DISPARITY -> disparityToDepth(y, spec.rangeLo, spec.rangeHi)
+        OutputKind.LOG_DEPTH -> logDepthToDepth(y, spec.rangeLo, spec.rangeHi)
+    }
+
+    /** `exp(clip(l, lo, hi))` in float32 (NaN stays NaN); lo and hi are ln of depth, so may be negative. */
+    fun logDepthToDepth(logDepth: FloatArray, lo: Double, hi: Double): FloatArray {
+        require(lo < hi) { "log-depth range must satisfy lo < hi, got [$lo, $hi]" }
+        val l = lo.toFloat()
+        val h = hi.toFloat()
+        return FloatArray(logDepth.size) { val v = logDepth[it]; if (v.isNaN()) Float.NaN else kotlin.math.exp(v.coerceIn(l, h)) }
     }
 
     /** `1 / clip(d, lo, hi)` in float32 (NaN stays NaN). */

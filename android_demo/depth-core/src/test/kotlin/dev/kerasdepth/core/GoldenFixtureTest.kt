@@ -86,6 +86,28 @@ class GoldenFixtureTest {
         }
     }
 
+    /** decode.json: every output kind (depth, disparity, log_depth) x dtype, decoded by Python's decode_output. */
+    @Test
+    fun decodingPerEncodingMatchesPython() {
+        val cases = load("decode.json")["cases"] as List<*>
+        assertEquals(9, cases.size)
+        for (c in cases) {
+            c as Map<*, *>
+            val name = c["name"] as String
+            val dtype = DType.of(c["dtype"] as String)!!
+            val kind = OutputKind.values().first { it.jsonName == c["kind"] }
+            val range = (c["range"] as List<*>).map { it as Double }
+            val n = (c["raw"] as List<*>).size
+            val tensor = if (dtype == DType.FLOAT32) Tensor.Floats(c.floats("raw"))
+                else c.ints("raw").let { r -> Tensor.Bytes(ByteArray(n) { r[it].toByte() }, dtype) }
+            val q = if (dtype == DType.FLOAT32) null else Quantization(c["scale"] as Double, c.int("zero_point"))
+            val spec = OutputSpec(1, n, kind, Semantics.METRIC, "m", range, dtype, q)
+            val y = Postprocess.toFloat(tensor, spec)
+            assertArrayClose(c.floats("dequantized"), y, 1e-6f, 1e-6f, "$name dequantized")
+            assertArrayClose(c.floats("depth"), Postprocess.toDepth(y, spec), 1e-5f, what = "$name depth")
+        }
+    }
+
     @Test
     fun occlusionMatchesReference() {
         val o = load("occlusion.json")

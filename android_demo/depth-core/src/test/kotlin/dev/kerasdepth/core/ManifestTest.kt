@@ -79,7 +79,14 @@ class ManifestTest {
         assertRejects("'output.range'", "0 < lo < hi") { Manifest.parse(mutated { it.sub("output")["range"] = listOf(0.0, 10.0) }) }
         assertRejects("'output.range'", "0 < lo < hi") { Manifest.parse(mutated { it.sub("output")["range"] = listOf(5.0, 1.0) }) }
         assertRejects("'output.range'", "2 numbers") { Manifest.parse(mutated { it.sub("output")["range"] = listOf(1.0) }) }
-        assertRejects("'output.kind'", "'depth' or 'disparity'") { Manifest.parse(mutated { it.sub("output")["kind"] = "normals" }) }
+        assertRejects("'output.kind'", "log_depth") { Manifest.parse(mutated { it.sub("output")["kind"] = "normals" }) }
+        // A log depth range may be negative (ln 0.25 m); it still needs lo < hi.
+        val log = Manifest.parse(mutated { it.sub("output")["kind"] = "log_depth"; it.sub("output")["range"] = listOf(-1.5, 2.5) })
+        assertEquals(OutputKind.LOG_DEPTH, log.output.kind)
+        assertEquals(kotlin.math.exp(-1.5), log.output.depthRange.first, 1e-12)
+        assertRejects("'output.range'", "lo < hi") {
+            Manifest.parse(mutated { it.sub("output")["kind"] = "log_depth"; it.sub("output")["range"] = listOf(2.5, -1.5) })
+        }
         assertRejects("'output.semantics'") { Manifest.parse(mutated { it.sub("output")["semantics"] = "absolute" }) }
         assertRejects("'input.channel_order'", "'RGB' or 'BGR'") { Manifest.parse(mutated { it.sub("input")["channel_order"] = "YUV" }) }
         assertRejects("'input.normalization.scale'", "3 numbers") { Manifest.parse(mutated { it.sub("input").sub("normalization")["scale"] = listOf(1.0) }) }

@@ -26,6 +26,22 @@ class PostprocessTest {
     }
 
     @Test
+    fun logDepthOutputBecomesClippedExp() {
+        // ln 2 -> 2 m; 5 and -3 lie beyond [ln 0.25, ln 10] and clip to 10 m and 0.25 m; NaN stays NaN.
+        val lo = kotlin.math.ln(0.25)
+        val hi = kotlin.math.ln(10.0)
+        val d = Postprocess.logDepthToDepth(floatArrayOf(0.6931472f, 5f, -3f, 0f, Float.NaN), lo, hi)
+        assertArrayEquals(floatArrayOf(2f, 10f, 0.25f, 1f), d.copyOfRange(0, 4), 1e-5f)
+        assertTrue(d[4].isNaN())
+        // uint8 level 200 at scale 0.02, zero point 100 is ln-depth 2.0 -> e^2 = 7.389 m, through toFloat + toDepth.
+        val spec = out.copy(kind = OutputKind.LOG_DEPTH, range = listOf(lo, hi), quantization = Quantization(0.02, 100))
+        val y = Postprocess.toFloat(Tensor.Bytes(byteArrayOf(200.toByte(), 100, 0, 255.toByte()), DType.UINT8), spec)
+        assertArrayEquals(floatArrayOf(7.389056f, 1f, 0.25f, 10f), Postprocess.toDepth(y, spec), 1e-5f)
+        assertEquals(0.25, spec.depthRange.first, 1e-12)
+        TestSupport.assertRejects("lo < hi") { Postprocess.logDepthToDepth(floatArrayOf(0f), 1.0, 1.0) }
+    }
+
+    @Test
     fun depthDisparityRoundTripAndInvalids() {
         val d = Postprocess.depthToDisparity(floatArrayOf(2f, 0f, -1f, Float.POSITIVE_INFINITY, Float.NaN, 0.25f))
         assertEquals(0.5f, d[0], 0f)
