@@ -40,7 +40,9 @@ def allowed_classes(scope: Any = None) -> set[str]:
     namespaces = (keras.layers, keras.initializers, keras.regularizers, keras.constraints)
     names = {n for ns in namespaces for n, v in vars(ns).items() if isinstance(v, type)}
     names |= {"Functional", "Sequential", "Model"}
-    names |= {k.split(">")[-1] for k in keras.saving.get_custom_objects()}
+    # Registered classes are stored under "package>Name" (e.g. keras_depth>FixedRangeOutputConfig in a QAT model).
+    registered = set(keras.saving.get_custom_objects())
+    names |= registered | {k.split(">")[-1] for k in registered}
     for objects in getattr(scope, "custom_objects", ()) or ():
         names |= set(objects)
     return names - set(CODE_CLASSES)
