@@ -11,8 +11,12 @@ Method (docs/export.md):
   loaded in a fresh subprocess that, after importing the runtime, resets the kernel's peak-RSS mark
   (``/proc/self/clear_refs`` = 5), notes the resident set (``VmRSS``), loads, allocates and invokes 5
   times, and reports the peak resident set (``VmHWM``, what ``ru_maxrss`` reads) minus that baseline.
-- resolution: the float Keras model is rebuilt at each input size with the same weights (the U-Net is
-  fully convolutional) and re-exported; peers have a fixed input and are run at their own size.
+- resolution: every model is compared with its peers at equal input size. The float Keras model is
+  rebuilt at each input size with the same weights (the U-Net is fully convolutional) and
+  re-exported; by default at each peer's own input size (``comparison_sizes``). Peers run at their
+  own size, and also resized to the size of each of our files where their graph allows
+  (``export.runtime.load_interpreter``'s ``input_hw``; FastDepth's does not: fixed-size resizes
+  inside); every row names its resolution.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from export.qat import make_qat_model
 from export.runtime import load_interpreter
 from export.variants import export_variants
 from keras_depth.config import Config
+from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
 from keras_depth.models import build_model_from_config
@@ -51,6 +56,9 @@ except OSError:
     pass
 before = status_kib("VmRSS")
 it = Interpreter(model_path=sys.argv[1], num_threads=int(sys.argv[2]))
+d = it.get_input_details()[0]
+if len(sys.argv) > 4:  # run resized to H W
+    it.resize_tensor_input(d["index"], [1, int(sys.argv[3]), int(sys.argv[4]), int(d["shape"][3])], strict=False)
 it.allocate_tensors()
 d = it.get_input_details()[0]
 x = np.zeros(d["shape"], d["dtype"])
@@ -61,10 +69,12 @@ print(json.dumps({"before_kib": before, "after_kib": status_kib("VmHWM")}))
 """
 
 
-def peak_memory_mib(path: Path, threads: int) -> Optional[float]:
-    """Peak resident memory (MiB) that loading and running ``path`` adds, in a fresh subprocess."""
+def peak_memory_mib(path: Path, threads: int, input_hw: Optional[Sequence[int]] = None) -> Optional[float]:
+    """Peak resident memory (MiB) that loading and running ``path`` (resized to ``input_hw``) adds, in
+    a fresh subprocess; None when the probe fails."""
+    size = [str(int(v)) for v in input_hw] if input_hw is not None else []
     try:
-        out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path), str(threads)], capture_output=True,
+        out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path), str(threads), *size], capture_output=True,
                              text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")][-1]
         r = json.loads(line)
@@ -73,24 +83,54 @@ def peak_memory_mib(path: Path, threads: int) -> Optional[float]:
         return None
 
 
-def model_facts(path: Path) -> dict:
-    """Input size and dtype of a ``.tflite``, read from its tensors."""
-    it = load_interpreter(path, num_threads=1, delegates=False)
+def model_facts(path: Path, input_hw: Optional[Sequence[int]] = None) -> dict:
+    """Input size and dtype of a ``.tflite`` (resized to ``input_hw``), read from its tensors."""
+    it = load_interpreter(path, num_threads=1, delegates=False, input_hw=input_hw)
     d = it.get_input_details()[0]
     return {"resolution": f"{int(d['shape'][1])}x{int(d['shape'][2])}", "input_dtype": np.dtype(d["dtype"]).name}
 
 
+def comparison_sizes(configured: Sequence[Sequence[int]], peer_sizes: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """The input sizes to re-export our model at: the configured ones, else each peer's own input size
+    (once each), so that every peer has our model beside it at equal size."""
+    chosen = configured if configured else peer_sizes
+    return list(dict.fromkeys((int(h), int(w)) for h, w in chosen))
+
+
+def input_hw(path: Path) -> tuple[int, int]:
+    """(height, width) of a ``.tflite``'s first input."""
+    h, w = model_facts(path)["resolution"].split("x")
+    return int(h), int(w)
+
+
+def peers_resized_to(peers: dict[str, Path], sizes: Sequence[tuple[int, int]], notes: list[str]) -> dict[str, tuple[Path, tuple[int, int]]]:
+    """Each peer resized to every size of ``sizes`` other than its own, where its graph allows:
+    ``{"LABEL (HxW)": (path, (h, w))}``; appends to ``notes`` a line for each size a peer cannot run at."""
+    out = {}
+    for label, path in peers.items():
+        for hw in (s for s in dict.fromkeys(sizes) if s != input_hw(path)):
+            try:
+                load_interpreter(path, num_threads=1, input_hw=hw)
+                out[f"{label} ({hw[0]}x{hw[1]})"] = (path, hw)
+            except UsageError as err:
+                notes.append(f"{label} cannot run at {hw[0]}x{hw[1]}: {err}")
+    return out
+
+
 def benchmark_models(models: dict[str, Path], threads: Sequence[int] = (1, 2), runs: int = 30, memory: bool = True,
-                     log: Callable[[str], None] = print) -> list[dict]:
-    """One row per (model, threads): name, resolution, size, median/p90 ms, peak memory."""
+                     log: Callable[[str], None] = print, resized: Optional[dict[str, Sequence[int]]] = None) -> list[dict]:
+    """One row per (model, threads): name, resolution, size, median/p90 ms, peak memory; ``resized``:
+    {name: (h, w)} for the models to run at another input size."""
     rows = []
+    resized = resized or {}
     for name, path in models.items():
         path = Path(path)
-        facts = model_facts(path)
+        hw = resized.get(name)
+        facts = model_facts(path, hw)
         size = path.stat().st_size / 1024
         for t in threads:
-            lat = measure_latency({name: path}, t, runs, interleave=False)[name]
-            mem = peak_memory_mib(path, t) if memory else None
+            lat = measure_latency({name: path}, t, runs, interleave=False, input_hw={name: hw} if hw else None)[name]
+            mem = peak_memory_mib(path, t, hw) if memory else None
             row = {"model": name, **facts, "threads": int(t), "size_kib": size, **lat, "peak_mib": mem}
             rows.append(row)
             log(f"  {name:<34} {facts['resolution']:>8} {t} thr  median {lat['median_ms']:7.2f} ms  p90 {lat['p90_ms']:7.2f} ms  "
@@ -98,9 +138,10 @@ def benchmark_models(models: dict[str, Path], threads: Sequence[int] = (1, 2), r
     return rows
 
 
-def markdown(rows: Sequence[dict], title: str) -> str:
+def markdown(rows: Sequence[dict], title: str, notes: Sequence[str] = ()) -> str:
     lines = [f"# {title}", "", "Method: see export/benchmark.py (XNNPACK CPU, invoke() only, same process; "
-             "peak memory = VmHWM minus VmRSS before loading, fresh subprocess).", "",
+             "peak memory = VmHWM minus VmRSS before loading, fresh subprocess). Compare rows of equal resolution.", "",
+             *[f"- {n}" for n in notes], *([""] if notes else []),
              "| model | resolution | input | threads | median ms | p90 ms | size KiB | peak MiB |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mem = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.1f}"
@@ -109,10 +150,10 @@ def markdown(rows: Sequence[dict], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_benchmark(rows: Sequence[dict], out_dir: Path, title: str) -> Path:
+def write_benchmark(rows: Sequence[dict], out_dir: Path, title: str, notes: Sequence[str] = ()) -> Path:
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "benchmark.json", json.dumps(list(rows), indent=2))
-    atomic_write_text(out_dir / "benchmark.md", markdown(rows, title))
+    atomic_write_text(out_dir / "benchmark.md", markdown(rows, title, notes))
     return out_dir / "benchmark.md"
 
 

@@ -17,8 +17,12 @@ from keras_depth.geometry import resize_rgb
 from keras_depth.spec import decode_output
 
 
-def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, delegates: bool = True):
-    """An allocated ai-edge-litert Interpreter (XNNPACK on by default; off to list the real ops)."""
+def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, delegates: bool = True,
+                     input_hw: Optional[tuple[int, int]] = None):
+    """An allocated ai-edge-litert Interpreter (XNNPACK on by default; off to list the real ops).
+
+    ``input_hw``: resize the first input to [1, h, w, C] before allocating; a graph with fixed sizes
+    inside (a resize to constant shapes feeding an ADD) cannot, and raises a one-line UsageError."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     kwargs = {"num_threads": num_threads}
@@ -31,7 +35,15 @@ def load_interpreter(model: str | os.PathLike | bytes, num_threads: int = 2, del
             if not Path(model).is_file():
                 raise UsageError(f"model file not found: {model}")
             it = Interpreter(model_path=str(model), **kwargs)
+        if input_hw is not None:
+            d = it.get_input_details()[0]
+            it.resize_tensor_input(d["index"], [1, int(input_hw[0]), int(input_hw[1]), int(d["shape"][3])], strict=False)
         it.allocate_tensors()
+    except RuntimeError as e:  # what allocate_tensors raises when a resized graph's shapes do not fit
+        if input_hw is None:
+            raise
+        raise UsageError(f"{model if not isinstance(model, bytes) else '<bytes>'}: cannot run at "
+                         f"{input_hw[0]}x{input_hw[1]} ({str(e).splitlines()[0]})") from None
     except ValueError as e:
         raise UsageError(f"{model if not isinstance(model, bytes) else '<bytes>'}: not a loadable TFLite model ({str(e).splitlines()[0]})") from None
     return it
