@@ -113,7 +113,7 @@ def peers_resized_to(peers: dict[str, Path], sizes: Sequence[tuple[int, int]], n
                 load_interpreter(path, num_threads=1, input_hw=hw)
                 out[f"{label} ({hw[0]}x{hw[1]})"] = (path, hw)
             except UsageError as err:
-                notes.append(f"{label} cannot run at {hw[0]}x{hw[1]}: {err}")
+                notes.append(f"{label} {str(err).split(': ', 1)[-1]}")  # the error less the file's path
     return out
 
 
