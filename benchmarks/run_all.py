@@ -1,6 +1,8 @@
 """``make bench``: every benchmark script, one after the other (never two TensorFlow jobs at once,
 which inflates timings on a 2-core machine), with the machine and its load printed at the top.
-The printed figures are also written to ``docs/benchmarks.md``.
+The printed figures are also written to ``docs/benchmarks.md`` as a report: a script whose stdout
+starts with the line ``<!-- output: markdown -->`` prints markdown (tables, image links into
+``docs/img/``), which goes in as is; any other script's output goes in a code block.
 
     .venv/bin/python benchmarks/run_all.py            # the full run
     .venv/bin/python benchmarks/run_all.py --quick    # smaller sizes, a few minutes
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import os
 import platform
 import subprocess
@@ -26,9 +29,15 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_input_pipeline": ([], ["--images", "96", "--model-steps", "3", "--short-side", "0"]),
     "bench_models": ([], ["--presets", "tiny_unet_half,unet_mobilenetv2", "--runs", "20"]),
     "bench_upsampling": (["--out", ""], ["--epochs", "1", "--train", "64", "--val", "8", "--out", ""]),
-    # SIGKILLs during training, re-run until done (writes its section of docs/reliability.md); ~25 min
-    "chaos_train": ([], ["--runs", "2", "--kills", "2", "--doc", ""]),
+    # int8 latency at 128/224/320 px of the quickstart model (runs/quickstart, `make demo`), the smallest
+    # preset and both peers, with the two plots in docs/img/
+    "bench_latency": ([], ["--quick"]),
+    # SIGKILLs during training, re-run until done; docs/reliability.md keeps the catalogue's longer run
+    # (`--doc ''`); 3 runs x 3 kills keep `make bench` to ~40 min
+    "chaos_train": (["--runs", "3", "--kills", "3", "--doc", ""], ["--runs", "2", "--kills", "2", "--doc", ""]),
 }
+MARKDOWN = "<!-- output: markdown -->"  # a script's first stdout line: the rest is markdown
+PEAK = "machine_peak"  # benchmarks/machine_peak.py, when present: fp32 matmul and conv3x3 peaks, at the top
 
 
 def machine_line() -> str:
@@ -42,6 +51,33 @@ def machine_line() -> str:
         pass
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"{cpu}; {os.cpu_count()} cores; load average {load}; Python {platform.python_version()}"
+
+
+def section_body(stdout: str) -> str:
+    """A script's stdout for the report: as is after a first line ``MARKDOWN``, else in a code block."""
+    text = stdout.strip()
+    if text.startswith(MARKDOWN):
+        return text[len(MARKDOWN):].strip() + "\n"
+    return f"```\n{text}\n```\n"
+
+
+def has_machine_peak() -> bool:
+    sys.path.insert(0, str(HERE))
+    try:
+        return importlib.util.find_spec(PEAK) is not None
+    finally:
+        sys.path.remove(str(HERE))
+
+
+def run_script(name: str, extra: list[str]) -> tuple[str, int, float]:
+    """(stdout, plus stderr when it failed; exit code; seconds) of ``benchmarks/NAME.py EXTRA``."""
+    cmd = [sys.executable, str(HERE / f"{name}.py"), *extra]
+    print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+    t = time.time()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    out = proc.stdout + (proc.stderr if proc.returncode else "")
+    print(out, flush=True)
+    return out, proc.returncode, time.time() - t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,19 +95,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{datetime.datetime.now().isoformat(timespec='minutes')})\n\nMachine: {machine_line()}\n")
     print(header, flush=True)
     sections, failed = [header], []
+    if not args.only and has_machine_peak():  # once, at the top, even if BENCHMARKS lists it too
+        names = [n for n in names if n != PEAK]
+        out, rc, _ = run_script(PEAK, [])
+        sections.append("Machine peak (`benchmarks/machine_peak.py`):\n\n" + section_body(out))
+        if rc:
+            failed.append(PEAK)
     for name in names:
         extra = BENCHMARKS[name][1 if args.quick else 0]
-        cmd = [sys.executable, str(HERE / f"{name}.py"), *extra]
-        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
-        t = time.time()
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        out = proc.stdout + (proc.stderr if proc.returncode else "")
-        print(out, flush=True)
-        status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
-        if proc.returncode:
+        out, rc, seconds = run_script(name, extra)
+        status = "ok" if rc == 0 else f"FAILED (exit {rc})"
+        if rc:
             failed.append(name)
-        sections.append(f"## {name} ({status}, {time.time() - t:.0f} s, load after: {os.getloadavg()[0]:.2f})\n\n"
-                        f"`{' '.join([Path(cmd[1]).relative_to(REPO).as_posix(), *extra])}`\n\n```\n{out.strip()}\n```\n")
+        sections.append(f"## {name} ({status}, {seconds:.0f} s, load after: {os.getloadavg()[0]:.2f})\n\n"
+                        f"`{' '.join([f'benchmarks/{name}.py', *extra])}`\n\n{section_body(out)}")
     if args.out:
         from keras_depth.io import atomic_write_text
 

@@ -14,12 +14,17 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(RUN_ALL), *args], capture_output=True, text=True, cwd=REPO, timeout=600)
 
 
-def test_every_listed_benchmark_script_exists():
+def _run_all_module():
     sys.path.insert(0, str(RUN_ALL.parent))
     try:
         import run_all
     finally:
         sys.path.pop(0)
+    return run_all
+
+
+def test_every_listed_benchmark_script_exists():
+    run_all = _run_all_module()
     for name in run_all.BENCHMARKS:
         assert (RUN_ALL.parent / f"{name}.py").is_file(), name
 
@@ -29,7 +34,7 @@ def test_unknown_benchmark_is_a_one_line_usage_error():
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --only: unknown benchmark(s) ['bench_nothing'] (expected: "
-        "bench_synthetic, bench_input_pipeline, bench_models, bench_upsampling, chaos_train)"]
+        "bench_synthetic, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, chaos_train)"]
 
 
 def test_quick_run_writes_the_figures_with_the_machine(tmp_path):
@@ -39,3 +44,19 @@ def test_quick_run_writes_the_figures_with_the_machine(tmp_path):
     text = out.read_text()
     assert text.startswith("# Benchmarks (quick run") and "cores; load average" in text
     assert "## bench_synthetic (ok," in text and "frames/s" in text
+
+
+def test_markdown_output_goes_in_as_is_and_plain_text_in_a_code_block():
+    run_all = _run_all_module()
+    md = f"{run_all.MARKDOWN}\n### t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![p](img/p.png)\n"
+    assert run_all.section_body(md) == "### t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![p](img/p.png)\n"
+    assert run_all.section_body("frames/s: 10\n| not a table\n") == "```\nframes/s: 10\n| not a table\n```\n"
+    # the marker counts only as the first line: a plain-text script that prints it later stays in a code block
+    assert run_all.section_body(f"x\n{run_all.MARKDOWN}\n").startswith("```\nx\n")
+
+
+def test_chaos_train_never_rewrites_reliability_doc_and_full_run_is_short():
+    full, quick = _run_all_module().BENCHMARKS["chaos_train"]
+    for args in (full, quick):
+        assert args[args.index("--doc") + 1] == ""
+    assert full[full.index("--runs") + 1] == "3" and full[full.index("--kills") + 1] == "3"
