@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("keras_depth.cli.demo", "AR demo: a virtual object occluded by predicted depth -> side-by-side mp4"),
     "temporal": ("keras_depth.cli.temporal", "depth flicker of TFLite models on a video, with and without stabilisation"),
     "ar-eval": ("keras_depth.cli.ar_eval", "AR occlusion accuracy of a TFLite model on a synthetic path with true depth"),
-    "benchmark": ("keras_depth.cli.benchmark", "latency (median/p90), size and peak memory of variants and peers"),
+    "benchmark": ("keras_depth.cli.benchmark", "latency (median/p90), size and peak memory of variants and peers, at equal input size"),
     "models": ("keras_depth.cli.models", "preset table: params, MACs, TFLite sizes, int8 latency vs the FastDepth peer"),
     "fixtures": ("keras_depth.cli.fixtures", "golden fixtures of the Android depth-core tests from a model (or --tiny)"),
 }
