@@ -63,9 +63,10 @@ def our_models(run_dir: Path, sizes: list[int], work: Path) -> tuple[str, dict[i
         model, qat = build_model_from_config(config.model, config.data.image_size), None
     files = {}
     for s in sizes:
-        d = work / f"quickstart_{s}"
+        d = work / f"quickstart_{s}" if trained else work / f"quickstart_untrained_{s}"
         f = d / f"model_{variant}.tflite"
-        if not (f.is_file() and trained and f.stat().st_mtime > (run_dir / "model.keras").stat().st_mtime):
+        # an export newer than the weights is current; untrained weights do not change latency
+        if not (f.is_file() and (not trained or f.stat().st_mtime > (run_dir / "model.keras").stat().st_mtime)):
             log(f"exporting {variant} at {s}x{s}")
             f = export_at_resolution(config, model, qat, (s, s), [variant], d, log=log)[variant]
         files[s] = f
