@@ -211,8 +211,9 @@ def plots(img_dir: str, grid, lat, fits, accuracy, native, sizes, t: int) -> lis
 
 def report(grid, lat, rss, fits, accuracy, native, notes, sizes, threads, runs, images, seconds) -> str:
     t = max(threads)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [MARKDOWN, "### int8 inference latency at equal input sizes", "",
-             f"`benchmarks/bench_latency.py`, {seconds:.0f} s: every model invoked round-robin in one process "
+             f"`benchmarks/bench_latency.py`, {seconds:.0f} s, load average {load} at the end: every model invoked round-robin in one process "
              f"(ai-edge-litert, XNNPACK), {runs} timed runs per model and thread count; cells are median / p90 ms. "
              "Peers run resized to each size where their graph allows. Ratios: this model's median over the "
              f"peer's at the same size, {t} threads.", ""]
