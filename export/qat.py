@@ -3,8 +3,9 @@ and the QAT model's conversion to full-int8 TFLite.
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
 kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with two
-changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``), and,
-with ``qat.calibrate_ranges``, the activation ranges start from calibration instead of [-6, 6]
+changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``);
+BatchNormalization is frozen while fine-tuning (``qat.freeze_batchnorm``); and, with
+``qat.calibrate_ranges``, the activation ranges start from calibration instead of [-6, 6]
 (``export.qat_ranges``).
 """
 from __future__ import annotations
@@ -115,6 +116,24 @@ def fused_float_layers(model: keras.Model, float_layers: Sequence[str]) -> set[s
     return keep
 
 
+def batchnorm_layers(model: keras.Model) -> list:
+    """The BatchNormalization layers of ``model``, also those inside tfmot's QuantizeWrapper."""
+    q = tfmot().quantization.keras
+    inner = [l.layer if isinstance(l, q.QuantizeWrapper) else l for l in model.layers]
+    return [l for l in inner if isinstance(l, keras.layers.BatchNormalization)]
+
+
+def freeze_batchnorm(model: keras.Model) -> int:
+    """Put every BatchNormalization layer of ``model`` in inference mode for training: a non-trainable
+    BN normalises with its moving statistics and does not update them. Inside tfmot's wrapper its gamma
+    and beta stay trainable (the wrapper tracks them as its own weights). Call before ``compile``.
+    Returns how many layers were frozen."""
+    bns = batchnorm_layers(model)
+    for layer in bns:
+        layer.trainable = False
+    return len(bns)
+
+
 def float_layers_of(qat_model: keras.Model) -> list[str]:
     """The layers ``make_qat_model`` left in float, read back from a QAT model (also one loaded from disk):
     left unwrapped, or wrapped by tfmot with ``OutputOnlyConfig`` (the output range its quantized
@@ -208,6 +227,8 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
     with strategy.scope():
         output_range = DepthSpec.from_dict(config.model.spec).output_range if pin_output else None
         qat_model = make_qat_model(model, q.float_layers, output_range)
+        if q.freeze_batchnorm:
+            freeze_batchnorm(qat_model)
         if q.calibrate_ranges:
             calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
         compile_model(qat_model, config, steps, q.epochs, q.learning_rate)

@@ -128,6 +128,11 @@ class QATConfig:
     # images, not tfmot's [-6, 6] (export/qat_ranges.py). Off by default: on the quickstart it changed
     # QAT's AbsRel by 0.001 (docs/export.md), and a barely trained model (quickstart_local) gave NaN.
     calibrate_ranges: bool = False
+    # BatchNormalization layers run in inference mode (their moving statistics fixed; gamma and beta
+    # still train) while QAT fine-tunes (Krishnamoorthi 2018, Sec. 3.2; Jacob et al. 2018): the fake-quant nodes then
+    # see the folded conv that the TFLite file computes, and a few QAT batches do not overwrite the float
+    # run's statistics (its precise BN) with a 10-batch moving average (docs/export.md, issue 17).
+    freeze_batchnorm: bool = True
 
 
 @dataclasses.dataclass

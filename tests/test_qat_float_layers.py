@@ -88,3 +88,31 @@ def test_without_float_layers_conversion_is_unchanged():
     qat = make_qat_model(conv_bn_relu_model())
     assert float_layers_of(qat) == []
     assert set(conv_dtypes(convert_int8_qat(qat, "uint8")).values()) == {("int8", "int8")}
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_freeze_batchnorm_keeps_the_float_statistics_and_normalises_with_them(freeze):
+    """qat.freeze_batchnorm (issue 17): the BN layers inside tfmot's wrappers keep the float model's
+    moving statistics through QAT fine-tuning and normalise with them while training (so the fake-quant
+    nodes see the folded conv of the TFLite file); unfrozen, fit overwrites them. gamma and beta stay
+    trainable either way (the wrapper owns them)."""
+    from export.qat import batchnorm_layers, freeze_batchnorm, make_qat_model
+
+    rng = np.random.default_rng(1)
+    # Inputs far from the initial statistics (mean 0, variance 1): a training-mode BN moves its moving
+    # mean toward the batch means.
+    xs = (3.0 + rng.random((16, 32, 32, 3))).astype(np.float32)
+    ys = xs.mean(-1, keepdims=True) / 4.0
+    model = conv_bn_relu_model()
+    qat = make_qat_model(model)
+    bns = batchnorm_layers(qat)
+    assert sorted(l.name for l in bns) == ["bn_a", "bn_b", "bn_c"]
+    before = {l.name: (l.moving_mean.numpy().copy(), l.moving_variance.numpy().copy()) for l in bns}
+    if freeze:
+        assert freeze_batchnorm(qat) == 3
+    qat.compile(keras.optimizers.Adam(1e-2), "mse")
+    qat.fit(xs, ys, epochs=1, batch_size=4, verbose=0)
+    for layer in bns:
+        mean, var = before[layer.name]
+        same = np.array_equal(layer.moving_mean.numpy(), mean) and np.array_equal(layer.moving_variance.numpy(), var)
+        assert same == freeze, layer.name
