@@ -1,5 +1,5 @@
-"""Training speed: step time, images/s and the fraction of the machine's conv3x3 peak, before
-(float32, one step per call, no XLA) and after (the kept levers of ``train.precision``,
+"""Training speed: step time, images/s and the fraction of the machine's conv3x3 peak of today's
+default (float32, one step per call, no XLA) and of each lever (``train.precision``,
 ``train.jit_compile``, ``train.steps_per_execution``), for the default model and two other presets;
 a profile of one training step by op type; the peak RSS of a short real training run.
 
@@ -38,13 +38,14 @@ from benchmarks.training_profile import op_type_table, profile_step  # noqa: E40
 QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 PRESETS = ("unet_mobilenetv2", "unet_mobilenetv3small", "nnconv5_mobilenetv2")
 # (label, precision, jit_compile, steps_per_execution); "before" is today's default.
-BEFORE = ("before: float32", "float32", False, 1)
+BEFORE = ("float32 (today's default)", "float32", False, 1)
+BF16 = ("mixed_bfloat16", "mixed_bfloat16", False, 1)
 CANDIDATES = [
     BEFORE,
-    ("mixed_bfloat16", "mixed_bfloat16", False, 1),
+    BF16,
+    ("float32, 4 steps/execution", "float32", False, 4),
     ("float32 + XLA", "float32", True, 1),
     ("mixed_bfloat16 + XLA", "mixed_bfloat16", True, 1),
-    ("mixed_bfloat16, 4 steps/execution", "mixed_bfloat16", False, 4),
 ]
 
 
@@ -136,13 +137,14 @@ def training_rss_mb(steps: int) -> float:
 
 def cpu_report(args) -> list[dict]:
     peaks = measure_peaks("cpu", ("float32", "bfloat16"), seconds=0.5 if args.quick else 1.0)
-    print("### Machine peak (TensorFlow, this process)\n")
+    print(f"### Machine peak (TensorFlow, this process; CPU vector flags: {cpu_flags()})\n")
     print(peaks_table(peaks) + "\n")
     conv32, conv16 = peaks[("conv3x3", "float32")], peaks.get(("conv3x3", "bfloat16"))
     presets = args.presets.split(",")
     rows: list[dict] = []
     for preset in presets:
-        variants = CANDIDATES if preset == presets[0] else [BEFORE, AFTER]
+        variants = [BEFORE, BF16] if preset != presets[0] else (
+            CANDIDATES[:3] if args.quick else CANDIDATES)  # XLA compiles for minutes on CPU: full run only
         rows += time_variants(preset, variants, args.steps, args.rounds)
     print(f"### Training step, batch 8 at 96x96 (median of {args.rounds} interleaved rounds of {args.steps} steps)\n")
     print("| model | variant | ms/step | images/s | GFLOP/s | of fp32 conv peak | of own-dtype conv peak |")
@@ -166,7 +168,16 @@ def cpu_report(args) -> list[dict]:
     return rows
 
 
-AFTER = ("after: mixed_bfloat16", "mixed_bfloat16", False, 1)
+
+
+def cpu_flags() -> str:
+    """The CPU's 16-bit and wide-vector instructions: bf16 runs natively only with avx512_bf16 or AMX."""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown"
+    wanted = [f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma", "f16c")]
+    return " ".join(wanted) or "none of avx2/avx512/amx"
 
 
 def gpu_check(args) -> list[dict]:
@@ -241,7 +252,7 @@ def _macs(config) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer steps and rounds, no RSS run: < 2 min")
+    ap.add_argument("--quick", action="store_true", help="the default model only, no XLA, no RSS run: < 2 min")
     ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     ap.add_argument("--check", action="store_true", help="the GPU check's code path on this device (tiny, a few steps)")
     ap.add_argument("--presets", default=",".join(PRESETS))
@@ -252,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
     quick = args.quick
-    args.steps = args.steps or (6 if args.check else 60 if args.device == "gpu" else 10 if quick else 20)
+    args.steps = args.steps or (6 if args.check else 60 if args.device == "gpu" else 8 if quick else 20)
     args.rounds = args.rounds or (3 if quick else 5)
     args.profile_steps = 5 if args.profile_steps is None and not args.check else (args.profile_steps or 0)
     args.rss_steps = (0 if quick else 30) if args.rss_steps is None else args.rss_steps

@@ -19,6 +19,8 @@ COMPUTE_BOUND = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "_Fuse
 
 
 def roofline_class(op_type: str) -> str:
+    if op_type in ("PyFunc", "EagerPyFunc"):
+        return "host Python (the numpy training metrics)"
     if op_type.startswith("DepthwiseConv2dNative"):
         return "memory-bound (depthwise: 9 MACs per value loaded)"
     if op_type in COMPUTE_BOUND or "Conv2D" in op_type and "Depthwise" not in op_type:
@@ -52,10 +54,10 @@ def profile_step(model, data, steps: int) -> dict[str, float]:
             # TF op events are "scope/name:OpType"; executor and Python events have no ':' type.
             for ev in line.events:
                 name = names.get(ev.metadata_id, "")
-                if ":" in name and "/" in name.split(":", 1)[0] + "/":
-                    op_type = name.rsplit(":", 1)[1]
-                    if op_type and op_type[0].isupper() or op_type.startswith("_"):
-                        totals[op_type] += ev.duration_ps / 1e9 / steps
+                op_type = name.rsplit(":", 1)[1] if ":" in name and "::" not in name else ""
+                # executor and tf.data events ("Run", "Iterator::...::Process") are not ops
+                if op_type and (hasattr(tf.raw_ops, op_type) or op_type.startswith("_")):
+                    totals[op_type] += ev.duration_ps / 1e9 / steps
     return dict(totals)
 
 
