@@ -3,7 +3,7 @@ default (float32, one step per call, no XLA) and of each lever (``train.precisio
 ``train.jit_compile``, ``train.steps_per_execution``), for the default model and two other presets;
 a profile of one training step by op type; the peak RSS of a short real training run.
 
-    .venv/bin/python benchmarks/bench_training.py              # the full run (~6 min)
+    .venv/bin/python benchmarks/bench_training.py              # the full run (~20 min: XLA compiles, bf16 emulated)
     .venv/bin/python benchmarks/bench_training.py --quick      # < 2 min
     .venv/bin/python benchmarks/bench_training.py --device gpu --steps 60   # benchmarks/gpu_check.sh
 
@@ -263,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
     quick = args.quick
-    args.steps = args.steps or (6 if args.check else 60 if args.device == "gpu" else 8 if quick else 20)
-    args.rounds = args.rounds or (3 if quick else 5)
+    args.steps = args.steps or (6 if args.check else 60 if args.device == "gpu" else 6 if quick else 20)
+    args.rounds = args.rounds or (2 if quick else 5)
     args.profile_steps = 5 if args.profile_steps is None and not args.check else (args.profile_steps or 0)
     args.rss_steps = (0 if quick else 30) if args.rss_steps is None else args.rss_steps
     if quick and args.presets == ",".join(PRESETS):
