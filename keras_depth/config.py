@@ -100,7 +100,12 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.5
     losses: list = dataclasses.field(default_factory=lambda: [{"name": "silog", "weight": 1.0}, {"name": "l1", "weight": 0.1}])
-    mixed_precision: bool = False
+    # float32 | mixed_bfloat16 | mixed_float16: the dtype layers compute in while training (variables,
+    # the head and the losses stay float32; the saved model is float32). keras_depth.training.speed.
+    precision: str = "float32"
+    mixed_precision: bool = False  # older spelling: true = precision mixed_float16
+    jit_compile: bool = False  # XLA-compile forward, loss and optimizer step (metrics stay outside)
+    steps_per_execution: int = 1  # training steps per call into the TensorFlow graph
     distribute: str = "auto"  # auto | none | mirrored | multiworker | tpu
     tensorboard_images: int = 3
     verbose: int = 1

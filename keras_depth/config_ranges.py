@@ -1,4 +1,4 @@
-"""The allowed values of a config's numbers (``RANGES``, ``LENGTHS``) and the one check of them
+"""The allowed values of a config's numbers and names (``RANGES``, ``LENGTHS``, ``CHOICES``) and the one check of them
 (``validate``), run by ``keras_depth.config`` whenever a config loads."""
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ RANGES: dict[str, Range] = {
     "train.verbose": Range(0, 2),
     "train.batchnorm_momentum": Range(0, 1, hi_inclusive=False),
     "train.precise_bn_batches": NON_NEGATIVE,
+    "train.steps_per_execution": AT_LEAST_1,
     "train.stereo.scales": AT_LEAST_1,
     "train.stereo.alpha": FRACTION,
     "train.stereo.smoothness_weight": NON_NEGATIVE,
@@ -84,6 +85,10 @@ RANGES: dict[str, Range] = {
     "distill.holdout": Range(2),
     "distill.latency_runs": AT_LEAST_1,
 }
+# Training precisions (Keras dtype policies; keras_depth.training.speed).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# Keys whose value is one of a few names.
+CHOICES: dict[str, tuple] = {"train.precision": PRECISIONS}
 # Lists of a fixed length.
 LENGTHS: dict[str, int] = {"data.image_size": 2, "data.crop_scale": 2, "eval.crop": 4}
 
@@ -102,6 +107,10 @@ def validate(config: Any) -> Any:
         value = _lookup(config, key)
         if value is not None and len(value) != n:
             raise UsageError(f"config key '{key}': expected a list of {n} numbers, got {value!r}")
+    for key, names in CHOICES.items():
+        value = _lookup(config, key)
+        if value not in names:
+            raise UsageError(f"config key '{key}': expected one of {', '.join(names)}, got {value!r}")
     for key, allowed in RANGES.items():
         items = key.endswith("[]")
         name = key[:-2] if items else key
@@ -111,6 +120,10 @@ def validate(config: Any) -> Any:
                 where = f"{name}[{i}]" if items else name
                 noun = "an integer" if isinstance(v, int) and not isinstance(v, bool) else "a number"
                 raise UsageError(f"config key '{where}': expected {noun} {allowed}, got {v!r}")
+    t = config.train
+    if t.mixed_precision and t.precision not in ("float32", "mixed_float16"):
+        raise UsageError(f"config key 'train.mixed_precision': true means precision mixed_float16, but train.precision "
+                         f"is {t.precision!r}; set train.precision alone")
     e = config.eval
     if e.min_depth is not None and e.max_depth is not None and not e.min_depth < e.max_depth:
         raise UsageError(f"config key 'eval.max_depth': expected more than eval.min_depth ({e.min_depth}), got {e.max_depth}")

@@ -42,6 +42,7 @@ from keras_depth.training.demon_training import DEMON_MODE, train_demon
 from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
 from keras_depth.training.label_check import check_training_labels
 from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
+from keras_depth.training.speed import CopyWeights, needs_twin, precision_policy, resolve_precision, training_twin
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by_data, writing_dir
 
@@ -93,7 +94,8 @@ def training_metrics(config: Config) -> list:
     return [AbsRel(alignment=alignment, prediction=kind), Delta1(alignment=alignment, prediction=kind)]
 
 
-def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epochs: int, learning_rate: float) -> None:
+def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epochs: int, learning_rate: float,
+                  steps_per_execution: int = 1) -> None:
     """Optimizer (AdamW, warmup + cosine decay), loss and metrics of ``config``. In stereo mode
     ``model`` is the ``StereoTrainer`` (its loss is its own); supervised modes take the flat model."""
     t = config.train
@@ -115,7 +117,8 @@ def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epoc
             )
         model.compile(optimizer=optimizer, metrics=training_metrics(config))
         return
-    model.compile(optimizer=optimizer, loss=build_loss(loss_terms(config)), metrics=training_metrics(config))
+    model.compile(optimizer=optimizer, loss=build_loss(loss_terms(config)), metrics=training_metrics(config),
+                  steps_per_execution=steps_per_execution)
 
 
 def steps_per_epoch(config: Config, split: str, override: Optional[int]) -> int:
@@ -149,10 +152,13 @@ def train(config: Config, resume: bool = True, extra_callbacks: Sequence = ()) -
             check_backup_config(config, backup)  # before anything is built: a mismatch fails fast
         check_training_labels(config)  # no usable labels, or labels the losses cannot use: refused before fit
         keras.utils.set_random_seed(config.seed)
-        if config.train.mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
+        precision = resolve_precision(config.train)
+        if stereo and needs_twin(precision, config.train.jit_compile):
+            raise UsageError(f"train.precision {precision} / train.jit_compile: supervised modes only, "
+                             f"not train.mode {config.train.mode}")
         save_config(config, out / "config.json")
-        return _fit(config, spec, stereo, strategy, out, backup, extra_callbacks)
+        with precision_policy():  # float32 again afterwards: QAT and export follow in the same process
+            return _fit(config, spec, stereo, strategy, out, backup, extra_callbacks)
 
 
 def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.Strategy, out: Path,
@@ -164,18 +170,25 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
         train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
     steps = steps_per_epoch(config, "train", config.train.steps_per_epoch)
 
+    t = config.train
+    precision = resolve_precision(t)
+    twin = needs_twin(precision, t.jit_compile)
     with strategy.scope():
-        model = build_model_from_config(config.model, config.data.image_size)
-        set_batchnorm_momentum(model, config.train.batchnorm_momentum)
+        model = build_model_from_config(config.model, config.data.image_size)  # float32: precision_policy
+        keras.mixed_precision.set_global_policy(precision)  # for the twin and Keras' loss scaling
+        set_batchnorm_momentum(model, t.batchnorm_momentum)
         fit_model = model
         if stereo:
-            fit_model = build_stereo_trainer(model, spec, config.train.stereo)
-        compile_model(fit_model, config, steps, config.train.epochs, config.train.learning_rate)
+            fit_model = build_stereo_trainer(model, spec, t.stereo)
+        elif twin:
+            fit_model = training_twin(model, precision, t.jit_compile)
+        compile_model(fit_model, config, steps, t.epochs, t.learning_rate, t.steps_per_execution)
 
     xs, ys = _summary_batch(config, stereo)
     chief = strategy.extended.should_checkpoint
     history = ResumedHistory((backup if chief else out) / BACKUP_HISTORY)
     callbacks = [
+        *([CopyWeights(model)] if fit_model is not model and not stereo else []),  # before the checkpoint
         StopOnNonFinite(backup),
         history,  # before BackupAndRestore: an epoch's logs are written before its checkpoint
         # kept until the run's files are written (remove_backup): a re-run after the last epoch then
@@ -187,7 +200,7 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
         *extra_callbacks,
     ]
     start = time.time()
-    with synchronized_batchnorm(model, config.train.sync_batchnorm):
+    with synchronized_batchnorm(fit_model if twin else model, config.train.sync_batchnorm):
         fit_model.fit(
             train_ds,
             epochs=config.train.epochs,
@@ -197,6 +210,8 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
             verbose=fit_verbosity(config.train.verbose),
         )
     seconds = time.time() - start
+    if twin:
+        model.set_weights(fit_model.get_weights())  # also when BackupAndRestore resumed past the last epoch
     if config.train.precise_bn_batches:
         t = time.time()
         n = recompute_batchnorm_statistics(model, train_ds, config.train.precise_bn_batches, strategy)
