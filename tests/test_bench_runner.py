@@ -34,7 +34,7 @@ def test_unknown_benchmark_is_a_one_line_usage_error():
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --only: unknown benchmark(s) ['bench_nothing'] (expected: "
-        "bench_synthetic, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, chaos_train)"]
+        "bench_synthetic, bench_training, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, chaos_train)"]
 
 
 def test_quick_run_writes_the_figures_with_the_machine(tmp_path):
@@ -60,3 +60,10 @@ def test_chaos_train_never_rewrites_reliability_doc_and_full_run_is_short():
     for args in (full, quick):
         assert args[args.index("--doc") + 1] == ""
     assert full[full.index("--runs") + 1] == "3" and full[full.index("--kills") + 1] == "3"
+
+
+def test_chaos_train_runs_only_when_named():
+    """make bench's default list leaves the opt-in chaos run out; --only still selects it."""
+    run_all = _run_all_module()
+    assert run_all.OPT_IN == ("chaos_train",) and "chaos_train" in run_all.BENCHMARKS
+    assert "chaos_train" not in run_all.default_names() and "bench_latency" in run_all.default_names()

@@ -63,7 +63,7 @@ def check_mode(config: Config) -> DepthSpec:
     if mode == "supervised-metric" and spec.semantics != "metric":
         raise UsageError(f"model.spec.semantics: train.mode {mode} trains metric depth, got {spec.semantics!r}")
     if mode == "relative" and spec.semantics == "metric":
-        raise UsageError(f"model.spec.semantics: train.mode relative learns relative or affine_disparity, got 'metric'")
+        raise UsageError("model.spec.semantics: train.mode relative learns relative or affine_disparity, got 'metric'")
     if mode in (STEREO_MODE, DEMON_MODE) and spec.kind != "disparity":
         raise UsageError(f"model.spec.kind: train.mode {mode} predicts disparity, got {spec.kind!r}")
     return spec
