@@ -1,5 +1,5 @@
-"""The bad-input catalogue of issue 15: one parametrized test over ``CASES``, each a real
-``python -m keras_depth.cli ...`` subprocess, judged by the same rules:
+"""The bad-input catalogue of issue 15: one parametrized test over ``CASES``, each a ``keras-depth ...``
+command line, judged by the same rules:
 
 - bad usage or input: exit 2 and ONE ``error:`` line that names the flag, key or file;
 - a bad sample where skipping is the contract: exit 0, a summary line counting the skips;
@@ -10,6 +10,16 @@ TensorFlow's C++ start-up lines (printed before any Python runs, whatever TF_CPP
 and the TFLite runtime's one note when it creates its CPU delegate are native libraries' lines, not
 the program's output: they are left out before the rules are applied (``own_lines``).
 
+How a case runs (``_run``): most call the CLI's entry point, ``keras_depth.cli.main(argv)`` (what
+``python -m keras_depth.cli`` calls), in the test process, with stderr captured at the file-descriptor
+level (so native libraries' lines are seen too), the working folder and environment of a subprocess,
+Python's logging as a fresh process has it (no root handler: warnings reach stderr through the
+last-resort handler, as the readers' skip warnings do for a user), and the readers' skip log and Keras'
+session cleared before and after; this saves a TensorFlow import (4-8 s on a loaded 2-core machine) per
+case. The cases that need a process of their own stay real ``python -m keras_depth.cli ...``
+subprocesses (``own_process``): SIGINT, a file-size limit and a read-only mount act on a whole process,
+and FFmpeg's log level (the video cases) is fixed once per process.
+
 When every case has run (``make test``; the slow ones are left out of ``make test-fast``), the
 session writes ``docs/reliability.md`` from this table and the results: never typed by hand.
 """
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import re
 import resource
@@ -329,7 +340,14 @@ def _fill(text: str, f: dict) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(f[m.group(1)]) if m.group(1) in f else m.group(0), text)
 
 
-def _run(case: Case, f: dict) -> Result:
+def own_process(case: Case) -> bool:
+    """Whether ``case`` must be a real subprocess (see the module's docstring)."""
+    return bool(case.sigint_after or case.limit_fsize or case.readonly or case.category == "video")
+
+
+def _run(case: Case, f: dict, capfd, monkeypatch) -> Result:
+    if not own_process(case):
+        return _run_in_process(case, f, capfd, monkeypatch)
     args = [_fill(a, f) for a in case.args]
     env = dict(os.environ, PYTHONPATH=str(ROOT), KERAS_DEPTH_LOG_DIR=str(f["root"] / "logs"), TF_USE_LEGACY_KERAS="1")
     cmd = [sys.executable, "-m", "keras_depth.cli", *args]
@@ -354,9 +372,50 @@ def _run(case: Case, f: dict) -> Result:
         assert proc.poll() is None, f"the command ended (exit {proc.returncode}) before its first checkpoint: nothing to interrupt"
         proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=300)
+    return _result(args, f, proc.returncode, err, before)
+
+
+def _result(args: list, f: dict, code: int, err: str, before: dict) -> Result:
     lines = own_lines(err)
     shown = " ".join(["keras-depth", *args]).replace(str(f["root"]), "$TMP")
-    return Result(shown, proc.returncode, lines[0] if lines else "", err, before)
+    return Result(shown, code, lines[0].replace(str(f["root"]), "$TMP") if lines else "", err, before)
+
+
+def _run_in_process(case: Case, f: dict, capfd, monkeypatch) -> Result:
+    """``keras_depth.cli.main(args)`` here, as the subprocess would run it: in the fixture folder, with
+    the subprocess's environment (restored afterwards: ``main`` sets TensorFlow's log level), and with
+    nothing left from an earlier case (the readers' skip counts, Keras' layer names and graph)."""
+    from keras_depth.cli import main
+
+    args = [_fill(a, f) for a in case.args]
+    saved_env = dict(os.environ)
+    monkeypatch.chdir(f["root"])
+    os.environ.update(KERAS_DEPTH_LOG_DIR=str(f["root"] / "logs"), TF_USE_LEGACY_KERAS="1")
+    _clear_process_state()
+    before = _hashes(f)
+    root_handlers = list(logging.getLogger().handlers)  # pytest's log capture; a fresh process has none
+    capfd.readouterr()
+    try:
+        logging.getLogger().handlers.clear()
+        code = main(args)
+    except SystemExit as e:  # what the subprocess would exit with
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        logging.getLogger().handlers[:] = root_handlers
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        _clear_process_state()
+    return _result(args, f, code, capfd.readouterr().err, before)
+
+
+def _clear_process_state() -> None:
+    source = sys.modules.get("keras_depth.data.readers.source")
+    if source is not None:
+        source.BAD_DATA.reset()
+    if "tf_keras" in sys.modules:
+        sys.modules["tf_keras"].backend.clear_session()
 
 
 def _readonly_prefix(folder: Path) -> list[str]:
@@ -372,8 +431,8 @@ def _readonly_prefix(folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])
-def test_bad_input(case: Case, fx: dict) -> None:
-    result = _run(case, fx)
+def test_bad_input(case: Case, fx: dict, capfd, monkeypatch) -> None:
+    result = _run(case, fx, capfd, monkeypatch)
     lines = own_lines(result.stderr, skips=False)
     where = f"{result.command}\nexit {result.code}\nstderr:\n{result.stderr[-3000:]}"
     assert "Traceback" not in result.stderr, where
@@ -411,8 +470,11 @@ def render_doc() -> str:
     verdicts = collections.Counter(c.verdict for c in CASES)
     out = ["# Reliability: the bad-input catalogue", "",
            "Generated by `tests/test_bad_inputs.py` from its own table when every case has run (`make test`); "
-           "never edit by hand. Each case is a real `python -m keras_depth.cli ...` subprocess judged by one set "
-           "of rules: bad usage or input exits 2 with one `error:` line naming the flag, key or file; bad samples "
+           "never edit by hand. Each case is one `keras-depth` command line, run through the CLI's entry point "
+           "(`keras_depth.cli.main`, what `python -m keras_depth.cli` calls) in the test process with stderr "
+           "captured at the file-descriptor level, or as a real `python -m keras_depth.cli ...` subprocess where "
+           "the case needs a process of its own (SIGINT, a file-size limit, a read-only mount, video decoding), "
+           "judged by one set of rules: bad usage or input exits 2 with one `error:` line naming the flag, key or file; bad samples "
            "where skipping is the contract are counted and skipped with a summary line; an internal failure "
            "exits 1 with one line and the path of a log holding the traceback; no traceback unless `--debug`; "
            "never exit 0 with a wrong result (the cases marked exit 0 check their outputs). `$TMP` is the test's "
@@ -431,7 +493,7 @@ def render_doc() -> str:
     for i, case in enumerate(CASES, 1):
         _, r = RESULTS[case.id]
         line = r.line.replace(str(ROOT), ".").replace("|", "\\|")
-        line = re.sub(r"/tmp/pytest-of-\w+/pytest-\d+/catalogue\d+", "$TMP", line)
+        line = re.sub(r"/tmp/pytest-of-\w+/pytest-\d+/(popen-gw\d+/)?catalogue\d+", "$TMP", line)
         line = re.sub(r"tempstate\d+", "tempstate<N>", line)  # TensorFlow's random temp-file suffix
         command = r.command.replace("|", "\\|")
         out.append(f"| {i} | {case.category} | {case.id} | `{command}` | {r.code} | {line} | {case.verdict} | {case.before or '-'} |")

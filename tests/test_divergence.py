@@ -80,7 +80,11 @@ def test_cli_turns_divergence_into_one_error_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "keras_depth.cli", "train", "quickstart_local", "--output-dir", str(out),
          "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", "train.learning_rate=1.0e+30",
-         "--set", "train.epochs=2", "--set", "train.tensorboard_images=1"],
+         "--set", "train.epochs=2", "--set", "train.tensorboard_images=1",
+         # the quickstart pipeline with the tiny_unet preset at 32x32: divergence does not need the big model
+         "--set", "model.name=tiny_unet", "--set", "model.params={}", "--set", "data.image_size=[32, 32]",
+         "--set", "data.train=[{type: synthetic, split: train, count: 16, height: 32, width: 32}]",
+         "--set", "data.val=[{type: synthetic, split: val, count: 8, height: 32, width: 32}]"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]

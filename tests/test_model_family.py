@@ -57,6 +57,7 @@ def test_imagenet_unavailable_encoders_say_so():
         build_model("unet_efficientnetlite0", (64, 64, 3), weights="imagenet")
 
 
+@pytest.mark.slow  # two MobileNetV3 graphs: 24 s of make test-fast on a loaded 2-core machine
 def test_mobilenetv3_rewrite_equals_keras_application():
     """Our tfmot-friendly MobileNetV3 (HardSwish layer, SE gate folds) computes what Keras' does,
     given Keras' weights: so ImageNet weights transfer exactly."""

@@ -154,6 +154,13 @@ class StopAfterFirstEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+# The resume tests check BackupAndRestore and the config guard, which do not depend on the model or the
+# image size: the quickstart pipeline with the tiny_unet preset at 32x32 (about a quarter of their time).
+SMALL = ["model.name=tiny_unet", "model.params={}", "data.image_size=[32, 32]",
+         "data.train=[{type: synthetic, split: train, count: 16, height: 32, width: 32}]",
+         "data.val=[{type: synthetic, split: val, count: 8, height: 32, width: 32}]"]
+
+
 class RecordEpochs(keras.callbacks.Callback):
     def __init__(self, epochs: list):
         super().__init__()
@@ -169,7 +176,7 @@ def test_training_resumes_after_interruption(tmp_path):
     from keras_depth.training.trainer import train
 
     cfg = load_config(LOCAL, [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}",
-                              "train.epochs=2", "train.steps_per_epoch=2", "train.tensorboard_images=1"])
+                              "train.epochs=2", "train.steps_per_epoch=2", "train.tensorboard_images=1", *SMALL])
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
@@ -198,7 +205,7 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
     from keras_depth.errors import UsageError
     from keras_depth.training.trainer import train
 
-    base = [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}", "train.steps_per_epoch=2"]
+    base = [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}", "train.steps_per_epoch=2", *SMALL]
     cfg = load_config(LOCAL, base + ["train.epochs=2"])
 
     with pytest.raises(KeyboardInterrupt):

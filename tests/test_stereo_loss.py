@@ -199,7 +199,7 @@ def test_stereo_loss_finite_values_and_gradients(kind):
         assert sum(float(tf.reduce_sum(tf.abs(g))) for g in grads) > 0
 
 
-def test_stereo_keras_loss_round_trips_and_trains():
+def test_stereo_keras_loss_round_trips():
     left, right, _, _, ml, mr = _scene(7, b=2)
     y_true = pack_stereo_target(_f(left), _f(right), _f(ml), _f(mr))
     assert y_true.shape[-1] == 8
@@ -214,6 +214,11 @@ def test_stereo_keras_loss_round_trips_and_trains():
     )["total"]
     assert float(again(y_true, disp)) == pytest.approx(want, rel=TOL)
 
+
+@pytest.mark.slow  # traces the loss inside fit: the slowest test of make test-fast before it was marked
+def test_stereo_keras_loss_trains_in_model_fit():
+    left, right, _, _, ml, mr = _scene(7, b=2)
+    y_true = pack_stereo_target(_f(left), _f(right), _f(ml), _f(mr))
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, padding="same", activation="sigmoid")])
     # One scale keeps the graph (and its trace on shared CPUs) small; the scales were checked above.
     model.compile(optimizer="sgd", loss=StereoLoss(scales=1))
