@@ -10,9 +10,10 @@ BatchNormalization is frozen while fine-tuning (``qat.freeze_batchnorm``); and, 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from export.converters import Representative, integer_converter
 from export.calibration import representative_images
@@ -123,15 +124,22 @@ def batchnorm_layers(model: keras.Model) -> list:
     return [l for l in inner if isinstance(l, keras.layers.BatchNormalization)]
 
 
-def freeze_batchnorm(model: keras.Model) -> int:
-    """Put every BatchNormalization layer of ``model`` in inference mode for training: a non-trainable
-    BN normalises with its moving statistics and does not update them. Inside tfmot's wrapper its gamma
-    and beta stay trainable (the wrapper tracks them as its own weights). Call before ``compile``.
-    Returns how many layers were frozen."""
-    bns = batchnorm_layers(model)
+@contextlib.contextmanager
+def frozen_batchnorm(model: keras.Model, enabled: bool = True) -> Iterator[list]:
+    """While inside, every BatchNormalization layer of ``model`` is in inference mode for training: a
+    non-trainable BN normalises with its moving statistics and does not update them (inside tfmot's
+    wrapper its gamma and beta stay trainable: the wrapper tracks them as its own weights). Compile and
+    fit inside. On exit the layers are trainable again, because the wrapper then lists a frozen BN's
+    gamma and beta twice, which the HDF5 writer of ``save_qat_run`` refuses ("name already exists").
+    Yields the frozen layers (none unless ``enabled``)."""
+    bns = batchnorm_layers(model) if enabled else []
     for layer in bns:
         layer.trainable = False
-    return len(bns)
+    try:
+        yield bns
+    finally:
+        for layer in bns:
+            layer.trainable = True
 
 
 def float_layers_of(qat_model: keras.Model) -> list[str]:
@@ -227,19 +235,19 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
     with strategy.scope():
         output_range = DepthSpec.from_dict(config.model.spec).output_range if pin_output else None
         qat_model = make_qat_model(model, q.float_layers, output_range)
-        if q.freeze_batchnorm:
-            freeze_batchnorm(qat_model)
         if q.calibrate_ranges:
             calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
-        compile_model(qat_model, config, steps, q.epochs, q.learning_rate)
     verbose = config.train.verbose if config.train.verbose != 1 else 2
-    hist = qat_model.fit(
-        make_dataset(config, "train"),
-        epochs=q.epochs,
-        steps_per_epoch=steps,
-        validation_data=make_dataset(config, "val"),
-        verbose=verbose,
-    )
+    with frozen_batchnorm(qat_model, q.freeze_batchnorm):
+        with strategy.scope():
+            compile_model(qat_model, config, steps, q.epochs, q.learning_rate)
+        hist = qat_model.fit(
+            make_dataset(config, "train"),
+            epochs=q.epochs,
+            steps_per_epoch=steps,
+            validation_data=make_dataset(config, "val"),
+            verbose=verbose,
+        )
     return qat_model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 

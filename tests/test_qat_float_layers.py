@@ -91,12 +91,13 @@ def test_without_float_layers_conversion_is_unchanged():
 
 
 @pytest.mark.parametrize("freeze", [True, False])
-def test_freeze_batchnorm_keeps_the_float_statistics_and_normalises_with_them(freeze):
+def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze, tmp_path):
     """qat.freeze_batchnorm (issue 17): the BN layers inside tfmot's wrappers keep the float model's
-    moving statistics through QAT fine-tuning and normalise with them while training (so the fake-quant
-    nodes see the folded conv of the TFLite file); unfrozen, fit overwrites them. gamma and beta stay
-    trainable either way (the wrapper owns them)."""
-    from export.qat import batchnorm_layers, freeze_batchnorm, make_qat_model
+    moving statistics through QAT fine-tuning, as they do when they normalise with them; unfrozen, fit
+    overwrites them. gamma and beta stay trainable either way (the wrapper owns them). Afterwards the
+    QAT model saves to HDF5 and reloads with the same output (a frozen BN inside the wrapper, left
+    frozen, made h5py refuse a duplicated weight name)."""
+    from export.qat import batchnorm_layers, frozen_batchnorm, load_qat_model, make_qat_model, save_qat_run
 
     rng = np.random.default_rng(1)
     # Inputs far from the initial statistics (mean 0, variance 1): a training-mode BN moves its moving
@@ -108,11 +109,15 @@ def test_freeze_batchnorm_keeps_the_float_statistics_and_normalises_with_them(fr
     bns = batchnorm_layers(qat)
     assert sorted(l.name for l in bns) == ["bn_a", "bn_b", "bn_c"]
     before = {l.name: (l.moving_mean.numpy().copy(), l.moving_variance.numpy().copy()) for l in bns}
-    if freeze:
-        assert freeze_batchnorm(qat) == 3
-    qat.compile(keras.optimizers.Adam(1e-2), "mse")
-    qat.fit(xs, ys, epochs=1, batch_size=4, verbose=0)
+    with frozen_batchnorm(qat, freeze) as frozen:
+        assert len(frozen) == (3 if freeze else 0) and all(not l.trainable for l in frozen)
+        qat.compile(keras.optimizers.Adam(1e-2), "mse")
+        qat.fit(xs, ys, epochs=1, batch_size=4, verbose=0)
     for layer in bns:
         mean, var = before[layer.name]
         same = np.array_equal(layer.moving_mean.numpy(), mean) and np.array_equal(layer.moving_variance.numpy(), var)
         assert same == freeze, layer.name
+        assert layer.trainable
+    path = save_qat_run(qat, {"loss": [0.0]}, tmp_path)
+    again = load_qat_model(path)
+    np.testing.assert_allclose(again(xs[:2], training=False).numpy(), qat(xs[:2], training=False).numpy(), atol=1e-6)
