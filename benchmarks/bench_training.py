@@ -55,6 +55,8 @@ def _config(preset: str, overrides: tuple = (), size: int = 0, train_count: int 
 
     params = [] if preset == "unet_mobilenetv2" else [f"model.name={preset}", "model.params={}"]
     data = load_config(QUICKSTART, [*params, *overrides]).to_dict()
+    if preset != "unet_mobilenetv2":  # a --set of {} merges into the quickstart's params: clear them
+        data["model"]["params"] = {}
     for split, count in (("train", train_count), ("val", val_count)):
         for entry in data["data"][split]:
             entry.update({"count": count} if count else {})

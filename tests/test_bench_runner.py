@@ -67,3 +67,18 @@ def test_chaos_train_runs_only_when_named():
     run_all = _run_all_module()
     assert run_all.OPT_IN == ("chaos_train",) and "chaos_train" in run_all.BENCHMARKS
     assert "chaos_train" not in run_all.default_names() and "bench_latency" in run_all.default_names()
+
+
+def test_bench_training_configs_build_every_timed_preset():
+    """The full bench_training run times three presets on the quickstart config: each must build from
+    its config (the quickstart's output_stride 2 once leaked into nnconv5_mobilenetv2, which refuses it,
+    and the full run died after its first preset; --quick times only the first)."""
+    sys.path.insert(0, str(RUN_ALL.parents[1]))
+    from benchmarks.bench_training import PRESETS, _config
+    from keras_depth.models import build_model_from_config
+
+    for preset in PRESETS:
+        config = _config(preset)
+        assert config.model.name == preset
+        model = build_model_from_config(config.model, config.data.image_size)
+        assert model.outputs[0].shape[1:3] == tuple(config.data.image_size), preset
