@@ -39,6 +39,7 @@ from keras_depth.config import Config
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
+from keras_depth.spec import DepthSpec
 from keras_depth.models import build_model_from_config
 
 _MEMORY_PROBE = r"""
@@ -165,7 +166,12 @@ def resize_model(model: keras.Model, hw: Sequence[int], config: Config) -> keras
 
 
 def resize_qat_model(qat_model: keras.Model, hw: Sequence[int], config: Config, float_model: keras.Model) -> keras.Model:
-    q = make_qat_model(resize_model(float_model, hw, config), config.qat.float_layers)
+    """``qat_model`` rebuilt at input ``hw``: the same quantizers, so the same weight list; a QAT model
+    whose output range was pinned (``run_qat``'s default) has a FixedRangeOutputConfig head and fewer
+    quantizer variables than an unpinned one."""
+    pinned = any(type(getattr(l, "quantize_config", None)).__name__ == "FixedRangeOutputConfig" for l in qat_model.layers)
+    output_range = DepthSpec.from_dict(config.model.spec).output_range if pinned else None
+    q = make_qat_model(resize_model(float_model, hw, config), config.qat.float_layers, output_range)
     q.set_weights(qat_model.get_weights())
     return q
 
