@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from benchmarks.machine_peak import measure_peaks, peaks_table  # noqa: E402
 from benchmarks.training_profile import op_type_table, profile_step  # noqa: E402
+from keras_depth.kerasapi import keras  # noqa: E402
 
 QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 PRESETS = ("unet_mobilenetv2", "unet_mobilenetv3small", "nnconv5_mobilenetv2")
@@ -68,7 +69,6 @@ def _config(preset: str, overrides: tuple = (), size: int = 0, train_count: int 
 
 def _fit_model(config, precision: str, jit_compile: bool, steps_per_execution: int):
     """The model that ``train`` would fit under these settings, compiled as ``train`` compiles it."""
-    from keras_depth.kerasapi import keras
     from keras_depth.models import build_model_from_config
     from keras_depth.training.speed import needs_twin, precision_policy, training_twin
     from keras_depth.training.trainer import compile_model
@@ -92,6 +92,22 @@ def _batch(config):
     return tf.data.Dataset.from_tensors((x, y)).repeat(), int(x.shape[0])
 
 
+class BatchTimer(keras.callbacks.Callback):
+    """Appends each executed batch's wall time to ``out``. Timing whole fit() calls instead gave
+    multiples of 256 ms a step for every model (5.12 s per 20-step call), whatever its MACs, against
+    145 ms per batch measured this way: fit() ends on a wait that does not track the work."""
+
+    def __init__(self, out: list):
+        super().__init__()
+        self.out = out
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.t = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.out.append(time.perf_counter() - self.t)
+
+
 def time_variants(preset: str, variants: list, steps: int, rounds: int) -> list[dict]:
     """Median ms per step of each variant, timed round-robin; FLOPs from the model's MACs."""
     import numpy as np
@@ -107,23 +123,6 @@ def time_variants(preset: str, variants: list, steps: int, rounds: int) -> list[
         fits.append(fit)
     macs = count_macs(model)
     times: list[list[float]] = [[] for _ in variants]
-    from keras_depth.kerasapi import keras
-
-    class BatchTimer(keras.callbacks.Callback):
-        """Wall time of each executed batch. Timing whole fit() calls instead gave multiples of 256 ms
-        a step for every model (5.12 s per 20-step call), whatever its MACs, against 145 ms per batch
-        measured here: fit() ends on a wait that does not track the work."""
-
-        def __init__(self, out: list):
-            super().__init__()
-            self.out = out
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.out.append(time.perf_counter() - self.t)
-
     for _ in range(rounds):
         for i, fit in enumerate(fits):
             spe = variants[i][3]
@@ -205,7 +204,6 @@ def gpu_check(args) -> list[dict]:
     import numpy as np
     import tensorflow as tf
 
-    from keras_depth.kerasapi import keras
     from keras_depth.training.trainer import train
 
     device = args.device
@@ -226,12 +224,9 @@ def gpu_check(args) -> list[dict]:
         times: list[float] = []
         seen: dict = {}
 
-        class Timer(keras.callbacks.Callback):
-            def on_train_batch_begin(self, batch, logs=None):
-                self.t = time.perf_counter()
-
+        class Timer(BatchTimer):
             def on_train_batch_end(self, batch, logs=None):
-                times.append(time.perf_counter() - self.t)
+                super().on_train_batch_end(batch, logs)
                 seen["loss"] = float(logs["loss"])
                 conv = next(l for l in self.model.layers if isinstance(l, keras.layers.Conv2D))
                 seen["compute_dtype"], seen["variable_dtype"] = conv.compute_dtype, conv.variable_dtype
@@ -244,7 +239,7 @@ def gpu_check(args) -> list[dict]:
                 f"train.precision={precision}", f"train.jit_compile={str(xla).lower()}", f"output_dir={tmp}/run",
                 f"data.cache_dir={tmp}/cache", "train.verbose=0", "train.tensorboard_images=1"),
                 size=size, train_count=32, val_count=8)
-            result = train(config, resume=False, extra_callbacks=[Timer()])
+            result = train(config, resume=False, extra_callbacks=[Timer(times)])
             saved = keras.models.load_model(result.model_path, compile=False, safe_mode=False)
             saved_dtypes = sorted({l.dtype for l in saved.layers if l.weights})
         warm = times[min(3, len(times) - 1):]
