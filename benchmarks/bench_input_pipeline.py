@@ -1,5 +1,5 @@
-"""Images/s of the 256x256 augmented input pipeline, from raw files and from TFRecords, against the
-default model's training rate on the same machine.
+"""Images/s of the augmented input pipeline, from raw files and from TFRecords, against the default
+model's training rate on the same machine, at the default model's input size and at 256x256.
 
     .venv/bin/python benchmarks/bench_input_pipeline.py                  # Redwood + KITTI, model at 128 and 256
     .venv/bin/python benchmarks/bench_input_pipeline.py --no-model       # input only
@@ -7,16 +7,18 @@ default model's training rate on the same machine.
 
 Target (keras-depth issue): input images/s >= 5x the images/s that the default model trains at, so
 input never limits training. Pipeline: reader -> repeat -> augment_sample (random scale-crop to
-256x256, flip, 5 deg rotation, colour jitter) -> batch 16 -> prefetch, with tf.data's AUTOTUNE
-parallelism. Raw files: real Redwood (640x480 JPEG + 16-bit PNG) and KITTI (1242x375 PNG + 16-bit
+the model's size, flip, 5 deg rotation, colour jitter) -> batch 16 -> prefetch, with tf.data's
+AUTOTUNE parallelism; input and model are compared at the same size. Raw files: real Redwood (640x480 JPEG + 16-bit PNG) and KITTI (1242x375 PNG + 16-bit
 PNG) frames from ../shared/data, read through the registered readers. TFRecords: the same frames
-packed by ``pack_tfrecords`` (PNG images, float16 depth). Figures are printed, not asserted: on shared
+packed by ``pack_tfrecords`` (PNG images, float16 depth), at full size and downscaled to the short side
+that each crop size needs (``short_side_for``: ``keras-depth data pack --short-side``). Figures are printed, not asserted: on shared
 machines they move with whatever else runs.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -72,6 +74,26 @@ def _rate(ds, images: int) -> tuple[float, float]:
 
 
 
+def short_side_for(size: int) -> int:
+    """The short side to pack frames at for ``size`` crops: the smallest crop (0.75 of the short side,
+    ``crop_scale``) still covers ``size`` pixels, so packing loses no detail training would see."""
+    return int(math.ceil(size / 0.75))
+
+
+def _pack(raw, out: Path, short: Optional[int]) -> tuple[str, float]:
+    """(path, images/s of packing) of ``raw`` x 4 packed into 4 TFRecord shards."""
+    from keras_depth.data.tfrecord import pack_tfrecords
+
+    t = time.perf_counter()
+    index = pack_tfrecords(raw.repeat(4), str(out), shards=4, short_side=short)
+    return str(out), index["total"] / (time.perf_counter() - t)
+
+
+def _row(ds, size: int, args) -> dict:
+    rate, cpu = _rate(_augmented(ds, size, args.rotation), args.images)
+    return {"images_per_s": round(rate, 1), "cpu_ms_per_image": round(cpu, 1)}
+
+
 def model_rate(size: int, steps: int) -> Optional[tuple[float, float]]:
     """Images/s of ``model.fit`` steps of the default model (config default) on in-memory batches."""
     try:
@@ -108,7 +130,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--sources", default="redwood,kitti")
     ap.add_argument("--rotation", type=float, default=5.0, help="max rotation in degrees (0: the training pipeline's default)")
-    ap.add_argument("--short-side", type=int, default=288, help="also pack downscaled to this short side (0: skip)")
+    ap.add_argument("--no-downscaled", action="store_true", help="skip the TFRecords packed at each crop size's short side")
     ap.add_argument("--model-steps", type=int, default=5)
     ap.add_argument("--no-model", action="store_true")
     ap.add_argument("--json", type=Path)
@@ -117,34 +139,33 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     import tensorflow as tf
 
     from keras_depth.data.registry import build_dataset
-    from keras_depth.data.tfrecord import pack_tfrecords
+    from keras_depth.config import Config
 
-    result: dict = {"benchmark": "input_pipeline", "size": args.size, "batch": BATCH, "rotation_deg": args.rotation, "cpus": os.cpu_count(),
-                    "gpus": len(tf.config.list_physical_devices("GPU")), "input": {}}
+    sizes = sorted({Config().data.image_size[0], args.size})
+    result: dict = {"benchmark": "input_pipeline", "sizes": sizes, "batch": BATCH, "rotation_deg": args.rotation,
+                    "cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU")), "input": {}}
     with tempfile.TemporaryDirectory(prefix="bench_input_") as tmp:
         for name in args.sources.split(","):
-            entry = SOURCES[name]
-            raw = build_dataset(entry)
-            r_raw, c_raw = _rate(_augmented(raw, args.size, args.rotation), args.images)
-            row = {"raw": {"images_per_s": round(r_raw, 1), "cpu_ms_per_image": round(c_raw, 1)}}
-            line = f"{name:8s} raw files: {r_raw:6.1f}/s {c_raw:5.1f} cpu-ms"
-            for short in (None, args.short_side or None) if args.short_side else (None,):
-                out = Path(tmp) / f"{name}_{short}"
-                t = time.perf_counter()
-                index = pack_tfrecords(raw.repeat(4), str(out), shards=4, short_side=short)
-                pack_rate = index["total"] / (time.perf_counter() - t)
-                r_rec, c_rec = _rate(_augmented(build_dataset({"type": "tfrecord", "path": str(out)}), args.size, args.rotation), args.images)
-                key = "tfrecord" if short is None else f"tfrecord_short{short}"
-                row[key] = {"images_per_s": round(r_rec, 1), "cpu_ms_per_image": round(c_rec, 1), "pack_images_per_s": round(pack_rate, 1)}
-                line += f"   {key}: {r_rec:6.1f}/s {c_rec:5.1f} cpu-ms"
-            result["input"][name] = row
-            print(line, flush=True)
+            raw = build_dataset(SOURCES[name])
+            packed = {"tfrecord": _pack(raw, Path(tmp) / f"{name}_full", None)}
+            for size in sizes:
+                if not args.no_downscaled:
+                    short = short_side_for(size)
+                    packed[f"tfrecord_short{short}"] = _pack(raw, Path(tmp) / f"{name}_{short}", short)
+            for size in sizes:
+                # Each model size against input cropped to that size: a 256 crop costs more than a 128 one.
+                row = {"raw": _row(raw, size, args)}
+                for key, (path, pack_rate) in packed.items():
+                    if key.startswith("tfrecord_short") and key != f"tfrecord_short{short_side_for(size)}":
+                        continue
+                    row[key] = _row(build_dataset({"type": "tfrecord", "path": path}), size, args)
+                    row[key]["pack_images_per_s"] = round(pack_rate, 1)
+                result["input"][f"{name}@{size}"] = row
+                print(f"{name:8s} crops {size}x{size}: " + "   ".join(
+                    f"{key}: {v['images_per_s']:6.1f}/s {v['cpu_ms_per_image']:5.1f} cpu-ms" for key, v in row.items()), flush=True)
     if not args.no_model:
-        from keras_depth.config import Config
-
-        default = Config().data.image_size[0]
         result["model"] = {}
-        for size in sorted({default, args.size}):
+        for size in sizes:
             rate = model_rate(size, args.model_steps)
             if rate is None:
                 print("model: keras_depth.models.build_model is not available; input figures only")
@@ -157,7 +178,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             # images/s = cores * 1000 / cpu-ms.)
             result["ratios"] = {}
             for msize, m in result["model"].items():
-                for name, row in result["input"].items():
+                for key_in, row in result["input"].items():
+                    name, size = key_in.split("@")
+                    if size != msize:
+                        continue
                     for key, v in row.items():
                         ratio = m["cpu_ms_per_image"] / v["cpu_ms_per_image"]
                         result["ratios"][f"model{msize}/{name}/{key}"] = round(ratio, 1)

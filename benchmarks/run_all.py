@@ -28,7 +28,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_synthetic": ([], ["--frames", "100"]),
     # step time, images/s and fraction of the conv3x3 peak, before/after the speed levers; op profile
     "bench_training": (["--rounds", "3"], ["--quick"]),  # 3 rounds: bf16 is emulated (2 s/step) on AVX2-only CPUs
-    "bench_input_pipeline": ([], ["--images", "96", "--model-steps", "3", "--short-side", "0"]),
+    "bench_input_pipeline": ([], ["--images", "96", "--model-steps", "3"]),
     "bench_models": ([], ["--presets", "tiny_unet_half,unet_mobilenetv2", "--runs", "20"]),
     "bench_upsampling": (["--out", ""], ["--epochs", "1", "--train", "64", "--val", "8", "--out", ""]),
     # int8 latency at 128/224/320 px of the quickstart model (runs/quickstart, `make demo`), the smallest
