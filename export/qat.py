@@ -18,6 +18,7 @@ from typing import Iterator, Optional, Sequence
 from export.converters import Representative, integer_converter
 from export.calibration import representative_images
 from export.output_range import pinned_range
+from export.qat_distill import SelfDistillation, frozen
 from export.qat_ranges import calibrate_qat_ranges
 from export.ptq import convert_selective_ptq
 from keras_depth.config import Config
@@ -31,7 +32,7 @@ from keras_depth.training.label_check import check_training_labels
 from keras_depth.training.safe_loading import load_trained_model
 from keras_depth.training.strategy import get_strategy
 from keras_depth.spec import DepthSpec
-from keras_depth.training.trainer import compile_model, steps_per_epoch
+from keras_depth.training.trainer import SUPERVISED_MODES, compile_model, steps_per_epoch
 
 
 def quantize_scope():
@@ -119,27 +120,43 @@ def fused_float_layers(model: keras.Model, float_layers: Sequence[str]) -> set[s
 
 def batchnorm_layers(model: keras.Model) -> list:
     """The BatchNormalization layers of ``model``, also those inside tfmot's QuantizeWrapper."""
+    return [inner for _, inner in _batchnorm_holders(model)]
+
+
+def _batchnorm_holders(model: keras.Model) -> list[tuple]:
+    """(the layer of ``model`` that holds it: a BN or the QuantizeWrapper around it, the BN) pairs."""
     q = tfmot().quantization.keras
-    inner = [l.layer if isinstance(l, q.QuantizeWrapper) else l for l in model.layers]
-    return [l for l in inner if isinstance(l, keras.layers.BatchNormalization)]
+    pairs = [(l, l.layer if isinstance(l, q.QuantizeWrapper) else l) for l in model.layers]
+    return [(outer, inner) for outer, inner in pairs if isinstance(inner, keras.layers.BatchNormalization)]
 
 
 @contextlib.contextmanager
 def frozen_batchnorm(model: keras.Model, enabled: bool = True) -> Iterator[list]:
-    """While inside, every BatchNormalization layer of ``model`` is in inference mode for training: a
-    non-trainable BN normalises with its moving statistics and does not update them (inside tfmot's
-    wrapper its gamma and beta stay trainable: the wrapper tracks them as its own weights). Compile and
-    fit inside. On exit the layers are trainable again, because the wrapper then lists a frozen BN's
-    gamma and beta twice, which the HDF5 writer of ``save_qat_run`` refuses ("name already exists").
-    Yields the frozen layers (none unless ``enabled``)."""
-    bns = batchnorm_layers(model) if enabled else []
-    for layer in bns:
-        layer.trainable = False
+    """While inside, every BatchNormalization layer of ``model`` is frozen: it normalises with its
+    moving statistics, does not update them, and its gamma and beta do not train. Compile and fit inside.
+
+    tfmot's QuantizeWrapperV2 copies the wrapped layer's trainable weights into its own list when it
+    builds, and its ``trainable_weights`` ignores ``trainable``: so a frozen BN alone still trained its
+    gamma and beta (and those steps moved the output's global scale: docs/export.md), and they are
+    taken out of that list too, then put back. On exit the layers are trainable again: left frozen, the
+    wrapper lists gamma and beta twice, which the HDF5 writer of ``save_qat_run`` refuses ("name already
+    exists"). Yields the frozen BN layers (none unless ``enabled``)."""
+    holders = _batchnorm_holders(model) if enabled else []
+    kept = []
+    for outer, inner in holders:
+        inner.trainable = False
+        if outer is not inner:
+            own = list(outer._trainable_weights)  # tfmot has no public way to freeze a wrapped weight
+            frozen_ids = {id(v) for v in (inner.gamma, inner.beta) if v is not None}
+            outer._trainable_weights = [v for v in own if id(v) not in frozen_ids]
+            kept.append((outer, own))
     try:
-        yield bns
+        yield [inner for _, inner in holders]
     finally:
-        for layer in bns:
-            layer.trainable = True
+        for outer, own in kept:
+            outer._trainable_weights = own
+        for _, inner in holders:
+            inner.trainable = True
 
 
 def float_layers_of(qat_model: keras.Model) -> list[str]:
@@ -238,10 +255,15 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
         if q.calibrate_ranges:
             calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
     verbose = config.train.verbose if config.train.verbose != 1 else 2
-    with frozen_batchnorm(qat_model, q.freeze_batchnorm):
+    # Self-distillation needs the float model's prediction per batch: the supervised modes' packed
+    # targets carry the mask it keeps; the self-supervised modes fine-tune on their own losses.
+    distill = q.target == "float_model" and config.train.mode in SUPERVISED_MODES
+    with frozen_batchnorm(qat_model, q.freeze_batchnorm), (frozen(model) if distill else contextlib.nullcontext()):
         with strategy.scope():
-            compile_model(qat_model, config, steps, q.epochs, q.learning_rate)
-        hist = qat_model.fit(
+            spec = DepthSpec.from_dict(config.model.spec)
+            fit_model = SelfDistillation(qat_model, model, spec) if distill else qat_model
+            compile_model(fit_model, config, steps, q.epochs, q.learning_rate)
+        hist = fit_model.fit(
             make_dataset(config, "train"),
             epochs=q.epochs,
             steps_per_epoch=steps,

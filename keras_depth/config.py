@@ -138,6 +138,11 @@ class QATConfig:
     # see the folded conv that the TFLite file computes, and a few QAT batches do not overwrite the float
     # run's statistics (its precise BN) with a 10-batch moving average (docs/export.md, issue 17).
     freeze_batchnorm: bool = True
+    # float_model | labels: what QAT fine-tunes towards in the supervised modes. float_model: the float
+    # model's prediction on each training image, masked like its label (self-distillation,
+    # export/qat_distill.py): labels re-fit the model in a few steps and moved its global scale by a few
+    # per cent (docs/export.md, issue 17).
+    target: str = "float_model"
 
 
 @dataclasses.dataclass

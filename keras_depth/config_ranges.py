@@ -88,7 +88,7 @@ RANGES: dict[str, Range] = {
 # Training precisions (Keras dtype policies; keras_depth.training.speed).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Keys whose value is one of a few names.
-CHOICES: dict[str, tuple] = {"train.precision": PRECISIONS}
+CHOICES: dict[str, tuple] = {"train.precision": PRECISIONS, "qat.target": ("float_model", "labels")}
 # Lists of a fixed length.
 LENGTHS: dict[str, int] = {"data.image_size": 2, "data.crop_scale": 2, "eval.crop": 4}
 

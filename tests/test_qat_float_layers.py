@@ -94,7 +94,8 @@ def test_without_float_layers_conversion_is_unchanged():
 def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze, tmp_path):
     """qat.freeze_batchnorm (issue 17): the BN layers inside tfmot's wrappers keep the float model's
     moving statistics through QAT fine-tuning, as they do when they normalise with them; unfrozen, fit
-    overwrites them. gamma and beta stay trainable either way (the wrapper owns them). Afterwards the
+    overwrites them. Frozen, gamma and beta do not train either (tfmot's wrapper lists them as its own
+    trainable weights, so the wrapper is frozen too); unfrozen, Adam moves them. Afterwards the
     QAT model saves to HDF5 and reloads with the same output (a frozen BN inside the wrapper, left
     frozen, made h5py refuse a duplicated weight name)."""
     from export.qat import batchnorm_layers, frozen_batchnorm, load_qat_model, make_qat_model, save_qat_run
@@ -109,6 +110,7 @@ def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze,
     bns = batchnorm_layers(qat)
     assert sorted(l.name for l in bns) == ["bn_a", "bn_b", "bn_c"]
     before = {l.name: (l.moving_mean.numpy().copy(), l.moving_variance.numpy().copy()) for l in bns}
+    affine = {l.name: (l.gamma.numpy().copy(), l.beta.numpy().copy()) for l in bns}
     with frozen_batchnorm(qat, freeze) as frozen:
         assert len(frozen) == (3 if freeze else 0) and all(not l.trainable for l in frozen)
         qat.compile(keras.optimizers.Adam(1e-2), "mse")
@@ -117,6 +119,8 @@ def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze,
         mean, var = before[layer.name]
         same = np.array_equal(layer.moving_mean.numpy(), mean) and np.array_equal(layer.moving_variance.numpy(), var)
         assert same == freeze, layer.name
+        gamma, beta = affine[layer.name]
+        assert (np.array_equal(layer.gamma.numpy(), gamma) and np.array_equal(layer.beta.numpy(), beta)) == freeze
         assert layer.trainable
     path = save_qat_run(qat, {"loss": [0.0]}, tmp_path)
     again = load_qat_model(path)
