@@ -1,7 +1,9 @@
 """Training speed: step time, images/s and the fraction of the machine's conv3x3 peak of today's
 default (float32, one step per call, no XLA) and of each lever (``train.precision``,
 ``train.jit_compile``, ``train.steps_per_execution``), for the default model and two other presets;
-a profile of one training step by op type; the peak RSS of a short real training run.
+oneDNN's kernels on (TensorFlow's x86 default) against off (keras-depth's default on CPUs without
+AVX-512, keras_depth/__init__.py), in alternated child processes; a profile of one training step by op
+type; the peak RSS of a short real training run.
 
     .venv/bin/python benchmarks/bench_training.py              # the full run (~20 min: XLA compiles, bf16 emulated)
     .venv/bin/python benchmarks/bench_training.py --quick      # < 2 min
@@ -38,8 +40,8 @@ from keras_depth.kerasapi import keras  # noqa: E402
 
 QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 PRESETS = ("unet_mobilenetv2", "unet_mobilenetv3small", "nnconv5_mobilenetv2")
-# (label, precision, jit_compile, steps_per_execution); "before" is today's default.
-BEFORE = ("float32 (today's default)", "float32", False, 1)
+# (label, precision, jit_compile, steps_per_execution); BEFORE is the default (onednn_ab: the kernels).
+BEFORE = ("float32 (the default)", "float32", False, 1)
 BF16 = ("mixed_bfloat16", "mixed_bfloat16", False, 1)
 CANDIDATES = [
     BEFORE,
@@ -140,6 +142,31 @@ def time_variants(preset: str, variants: list, steps: int, rounds: int) -> list[
     return rows
 
 
+def onednn_ab(pairs: int, steps: int) -> list[dict]:
+    """Step time of the default model with TensorFlow's oneDNN kernels on (its x86 default: "before")
+    and off (keras-depth's default on CPUs without AVX-512: "after"; keras_depth/__init__.py). The
+    switch is read when TensorFlow loads, so each side is a child process, alternated ``pairs`` times."""
+    import os
+
+    import numpy as np
+
+    times: dict[str, list[float]] = {"1": [], "0": []}
+    for _ in range(pairs):
+        for flag in times:
+            env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=flag)
+            out = subprocess.run([sys.executable, __file__, "--child-step", "--steps", str(steps)], env=env, cwd=REPO,
+                                 check=True, capture_output=True, text=True).stdout
+            times[flag].append(json.loads(out.strip().splitlines()[-1])["ms_per_step"])
+    on, off = float(np.median(times["1"])), float(np.median(times["0"]))
+    print(f"### oneDNN on and off (default model, float32; median of {pairs} alternated child processes)\n")
+    print("| kernels | ms/step | runs (ms) |\n|---|---:|---|")
+    print(f"| oneDNN on (TensorFlow's x86 default; before) | {on:.1f} | {', '.join(f'{t:.0f}' for t in times['1'])} |")
+    print(f"| oneDNN off (keras-depth's default without AVX-512; after) | {off:.1f} | {', '.join(f'{t:.0f}' for t in times['0'])} |")
+    print(f"\noff / on: {off / on:.2f}x the step time\n")
+    return [{"variant": f"oneDNN {'on' if flag == '1' else 'off'}", "ms_per_step": float(np.median(ts)), "runs_ms": ts}
+            for flag, ts in times.items()]
+
+
 def training_rss_mb(steps: int) -> float:
     """Peak RSS (MB) of a real ``keras-depth train`` of the quickstart config for ``steps`` steps."""
     import yaml
@@ -174,6 +201,8 @@ def cpu_report(args) -> list[dict]:
               f"(spread {r['spread_ms']:.1f}) | {r['images_per_s']:.0f} | {r['gflops']:.1f} | "
               f"{100 * r['gflops'] / conv32:.0f} % | {100 * r['gflops'] / own:.0f} % |")
     print()
+    if args.onednn_pairs:
+        rows += onednn_ab(args.onednn_pairs, args.steps)
     if args.profile_steps:
         print("### Where a training step's time goes (default model, float32, TF profiler; op types by total time)\n")
         config = _config(presets[0])
@@ -275,13 +304,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--profile-steps", type=int, default=None, help="steps in the profile (0: no profile)")
     ap.add_argument("--rss-steps", type=int, default=None, help="steps of the RSS run (0: none)")
+    ap.add_argument("--onednn-pairs", type=int, default=None, help="oneDNN on/off child-process pairs (0: none)")
+    ap.add_argument("--child-step", action="store_true", help=argparse.SUPPRESS)  # one onednn_ab measurement
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
+    if args.child_step:
+        row = time_variants(PRESETS[0], [BEFORE], args.steps or 20, 2)[0]
+        print(json.dumps({"ms_per_step": row["ms_per_step"]}))
+        return 0
     quick = args.quick
     args.steps = args.steps or (6 if args.check else 60 if args.device == "gpu" else 6 if quick else 20)
     args.rounds = args.rounds or (2 if quick else 5)
     args.profile_steps = 5 if args.profile_steps is None and not args.check else (args.profile_steps or 0)
     args.rss_steps = (0 if quick else 30) if args.rss_steps is None else args.rss_steps
+    args.onednn_pairs = (0 if quick else 3) if args.onednn_pairs is None else args.onednn_pairs
     if quick and args.presets == ",".join(PRESETS):
         args.presets = PRESETS[0]
     rows = gpu_check(args) if args.device == "gpu" or args.check else cpu_report(args)
