@@ -2,9 +2,10 @@
 and the QAT model's conversion to full-int8 TFLite.
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
-kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with two
+kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with these
 changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``);
-BatchNormalization is frozen while fine-tuning (``qat.freeze_batchnorm``); and, with
+BatchNormalization is frozen while fine-tuning (``qat.freeze_batchnorm``); the target is the float
+model's prediction (``qat.target``, ``export.qat_distill``); and, with
 ``qat.calibrate_ranges``, the activation ranges start from calibration instead of [-6, 6]
 (``export.qat_ranges``).
 """
@@ -241,7 +242,9 @@ def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
 
 
 def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tuple[keras.Model, dict]:
-    """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history.
+    """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history. In the
+    supervised modes it learns ``model``'s own prediction (``qat.target: float_model``,
+    ``export.qat_distill``) unless ``qat.target`` is ``labels``; validation scores it on the labels.
 
     ``pin_output``: quantize the depth output over the spec's range (False: tfmot's moving average, as
     before issue 17; benchmarks/bench_encodings.py measures both)."""
