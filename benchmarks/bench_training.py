@@ -1,9 +1,8 @@
 """Training speed: step time, images/s and the fraction of the machine's conv3x3 peak of today's
 default (float32, one step per call, no XLA) and of each lever (``train.precision``,
 ``train.jit_compile``, ``train.steps_per_execution``), for the default model and two other presets;
-oneDNN's kernels on (TensorFlow's x86 default) against off (keras-depth's default on CPUs without
-AVX-512, keras_depth/__init__.py), in alternated child processes; a profile of one training step by op
-type; the peak RSS of a short real training run.
+oneDNN's kernels on (TensorFlow's x86 default) against off, in alternated child processes; a profile
+of one training step by op type; the peak RSS of a short real training run.
 
     .venv/bin/python benchmarks/bench_training.py              # the full run (~20 min: XLA compiles, bf16 emulated)
     .venv/bin/python benchmarks/bench_training.py --quick      # < 2 min
@@ -143,9 +142,9 @@ def time_variants(preset: str, variants: list, steps: int, rounds: int) -> list[
 
 
 def onednn_ab(pairs: int, steps: int) -> list[dict]:
-    """Step time of the default model with TensorFlow's oneDNN kernels on (its x86 default: "before")
-    and off (keras-depth's default on CPUs without AVX-512: "after"; keras_depth/__init__.py). The
-    switch is read when TensorFlow loads, so each side is a child process, alternated ``pairs`` times."""
+    """Step time of the default model with TensorFlow's oneDNN kernels on (its x86 default) and off
+    (``TF_ENABLE_ONEDNN_OPTS=0``: Eigen's kernels). The switch is read when TensorFlow loads, so each
+    side is a child process, alternated ``pairs`` times."""
     import os
 
     import numpy as np
@@ -160,8 +159,8 @@ def onednn_ab(pairs: int, steps: int) -> list[dict]:
     on, off = float(np.median(times["1"])), float(np.median(times["0"]))
     print(f"### oneDNN on and off (default model, float32; median of {pairs} alternated child processes)\n")
     print("| kernels | ms/step | runs (ms) |\n|---|---:|---|")
-    print(f"| oneDNN on (TensorFlow's x86 default; before) | {on:.1f} | {', '.join(f'{t:.0f}' for t in times['1'])} |")
-    print(f"| oneDNN off (keras-depth's default without AVX-512; after) | {off:.1f} | {', '.join(f'{t:.0f}' for t in times['0'])} |")
+    print(f"| oneDNN on (TensorFlow's x86 default, and ours) | {on:.1f} | {', '.join(f'{t:.0f}' for t in times['1'])} |")
+    print(f"| oneDNN off (TF_ENABLE_ONEDNN_OPTS=0) | {off:.1f} | {', '.join(f'{t:.0f}' for t in times['0'])} |")
     print(f"\noff / on: {off / on:.2f}x the step time\n")
     return [{"variant": f"oneDNN {'on' if flag == '1' else 'off'}", "ms_per_step": float(np.median(ts)), "runs_ms": ts}
             for flag, ts in times.items()]
