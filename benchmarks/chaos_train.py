@@ -40,10 +40,10 @@ EPOCH_END = re.compile(r"^\s*\d+/\d+ - .*\bloss: ")
 MODES = ("timer", "checkpoint")
 
 
-def train_command(out: Path, cache: Path, epochs: int, steps: int, workers: int) -> list[str]:
+def train_command(out: Path, cache: Path, epochs: int, steps: int, workers: int, overrides: list[str] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "keras_depth.cli", "train", "quickstart_local", "--output-dir", str(out)]
     for o in (f"data.cache_dir={cache}", f"train.epochs={epochs}", f"train.steps_per_epoch={steps}",
-              "train.tensorboard_images=1", "train.verbose=2"):
+              "train.tensorboard_images=1", "train.verbose=2", *overrides):
         cmd += ["--set", o]
     return cmd + (["--workers", str(workers)] if workers > 1 else [])
 
@@ -124,7 +124,7 @@ def attempt(cmd: list[str], env: dict, watch: Path, plan: dict | None, workers: 
 def chaos_run(index: int, args: argparse.Namespace, env: dict) -> dict:
     rng = random.Random(f"{args.seed}-{index}")
     out = Path(args.out) / f"run{index}"
-    cmd = train_command(out, Path(args.out) / "cache", args.epochs, args.steps, args.workers)
+    cmd = train_command(out, Path(args.out) / "cache", args.epochs, args.steps, args.workers, args.overrides)
     modes = args.modes.split(",") if args.modes else [rng.choice(MODES) for _ in range(args.kills)]
     attempts, acked, lost, corrupted, failures = [], 0, 0, 0, 0
     k = 0
@@ -269,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=float, nargs=2, default=(2.0, 60.0), metavar=("LO", "HI"),
                     help="seconds after an attempt's start within which a timer kill falls")
     ap.add_argument("--modes", help="comma-separated kill kinds in order (timer, checkpoint); default: seeded random")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="a further config override of the trained run (repeatable; default: none, the "
+                    "quickstart_local model); tests/test_chaos.py trains a smaller model with it")
     ap.add_argument("--out", default="runs/chaos")
     ap.add_argument("--doc", default=str(DOC), help="markdown file whose chaos section to write ('' for none)")
     args = ap.parse_args(argv)

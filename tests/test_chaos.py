@@ -13,12 +13,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+# Killing and resuming do not depend on the model: the smallest U-Net (tiny_unet_half) at 32x32, whose
+# attempts start training seconds after launch instead of tracing MobileNetV2 for half a minute. The
+# timer kill's window is scaled down with them (seed 0 draws 5.4 s: still before the attempt ends).
+SMALL = ["model.name=tiny_unet_half", "model.params={}", "data.image_size=[32, 32]",
+         "data.train=[{type: synthetic, split: train, count: 16, height: 32, width: 32}]",
+         "data.val=[{type: synthetic, split: val, count: 8, height: 32, width: 32}]"]
+
+
 @pytest.mark.slow
 def test_training_survives_two_sigkills(tmp_path):
     out = tmp_path / "chaos"
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "chaos_train.py"), "--runs", "1", "--kills", "2", "--epochs", "2",
-         "--steps", "1", "--modes", "checkpoint,timer", "--window", "5", "15", "--seed", "0", "--out", str(out), "--doc", ""],
+         "--steps", "1", "--modes", "checkpoint,timer", "--window", "2", "6", "--seed", "0", "--out", str(out), "--doc", "",
+         *[a for o in SMALL for a in ("--set", o)]],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((out / "chaos.json").read_text())

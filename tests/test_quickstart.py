@@ -170,35 +170,12 @@ class RecordEpochs(keras.callbacks.Callback):
         self.epochs.append(epoch)
 
 
-def test_training_resumes_after_interruption(tmp_path):
-    """BackupAndRestore: a run stopped after epoch 1 of 2 resumes at epoch 2 when re-run."""
-    from keras_depth.config import load_config
-    from keras_depth.training.trainer import train
-
-    cfg = load_config(LOCAL, [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}",
-                              "train.epochs=2", "train.steps_per_epoch=2", "train.tensorboard_images=1", *SMALL])
-
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
-    assert (tmp_path / "run" / "backup").is_dir()
-    epochs_run = []
-
-    first = json.loads((tmp_path / "run" / "backup" / "history.json").read_text())
-    assert len(first["loss"]) == 1
-
-    result = train(cfg, extra_callbacks=[RecordEpochs(epochs_run)])
-    assert epochs_run == [1], "the second run must start at the second epoch"
-    # history.json holds the epoch of the interrupted run too, as that run logged it
-    assert len(result.history["loss"]) == 2 and result.history["loss"][0] == first["loss"][0]
-    saved = json.loads((tmp_path / "run" / "history.json").read_text())
-    assert saved == result.history and len(saved["val_loss"]) == 2
-    leftover = [p for p in (tmp_path / "run" / "backup").rglob("*") if p.is_file()]
-    assert leftover == [], f"the backup checkpoint is removed once training completes: {leftover}"
-
-
-def test_resume_refuses_a_backup_of_another_config(tmp_path):
-    """An interrupted run's backup is only resumed by the same config: after a change (here epochs, so
-    a different LR schedule) the re-run stops with a UsageError naming the key, and --no-resume starts over."""
+def test_training_resumes_after_interruption_only_with_its_config(tmp_path):
+    """BackupAndRestore: a run stopped after epoch 1 of 2 resumes at epoch 2 when re-run, and its
+    history.json then holds both epochs. The backup is only resumed by the same config: after a change
+    (here epochs, so a different LR schedule) the re-run stops with a UsageError naming the key, display
+    settings may differ, and --no-resume starts over. One interrupted run serves every check (they were
+    two tests, each interrupting a run of its own)."""
     import shutil
 
     from keras_depth.config import load_config
@@ -206,22 +183,31 @@ def test_resume_refuses_a_backup_of_another_config(tmp_path):
     from keras_depth.training.trainer import train
 
     base = [f"output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}", "train.steps_per_epoch=2", *SMALL]
-    cfg = load_config(LOCAL, base + ["train.epochs=2"])
+    cfg = load_config(LOCAL, base + ["train.epochs=2", "train.tensorboard_images=1"])
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, extra_callbacks=[StopAfterFirstEpoch()])
     backup = tmp_path / "run" / "backup"
+    assert backup.is_dir()
+    first = json.loads((backup / "history.json").read_text())
+    assert len(first["loss"]) == 1
     shutil.copytree(backup, tmp_path / "backup_copy")
+
     changed = load_config(LOCAL, base + ["train.epochs=3", "train.verbose=0"])
     with pytest.raises(UsageError, match=r"different config \(train\.epochs\); .*--no-resume"):
         train(changed)
+
     # only display settings differ (verbose, image summaries): the same run resumes at its second epoch
     epochs_run = []
+    same = load_config(LOCAL, base + ["train.epochs=2", "train.verbose=0", "train.tensorboard_images=2"])
+    result = train(same, extra_callbacks=[RecordEpochs(epochs_run)])
+    assert epochs_run == [1], "the second run must start at the second epoch"
+    # history.json holds the epoch of the interrupted run too, as that run logged it
+    assert len(result.history["loss"]) == 2 and result.history["loss"][0] == first["loss"][0]
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved == result.history and len(saved["val_loss"]) == 2
+    assert not backup.exists(), "the backup checkpoint is removed once training completes"
 
-    same = load_config(LOCAL, base + ["train.epochs=2", "train.verbose=0", "train.tensorboard_images=1"])
-    train(same, extra_callbacks=[RecordEpochs(epochs_run)])
-    assert epochs_run == [1]
-    assert not backup.exists()
     shutil.copytree(tmp_path / "backup_copy", backup)  # the interrupted run's backup again
     epochs_run.clear()
     train(changed, resume=False, extra_callbacks=[RecordEpochs(epochs_run)])
