@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -34,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from benchmarks.machine_peak import measure_peaks, peaks_table  # noqa: E402
-from benchmarks.training_profile import op_type_table, profile_step  # noqa: E402
+from benchmarks.training_profile import op_type_table, profile_step, roofline_bound  # noqa: E402
 from keras_depth.kerasapi import keras  # noqa: E402
 
 QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
@@ -145,8 +146,6 @@ def onednn_ab(pairs: int, steps: int) -> list[dict]:
     """Step time of the default model with TensorFlow's oneDNN kernels on (its x86 default) and off
     (``TF_ENABLE_ONEDNN_OPTS=0``: Eigen's kernels). The switch is read when TensorFlow loads, so each
     side is a child process, alternated ``pairs`` times."""
-    import os
-
     import numpy as np
 
     times: dict[str, list[float]] = {"1": [], "0": []}
@@ -207,7 +206,15 @@ def cpu_report(args) -> list[dict]:
         config = _config(presets[0])
         data, _ = _batch(config)
         _, fit = _fit_model(config, "float32", False, 1)
-        print(op_type_table(profile_step(fit, data, args.profile_steps), conv32))
+        totals = profile_step(fit, data, args.profile_steps)
+        print(op_type_table(totals, conv32))
+        first = rows[0]  # the default model's default variant
+        gflop = first["gflops"] * first["ms_per_step"] / 1000
+        least_ms, bound = roofline_bound(totals, gflop, conv32, os.cpu_count() or 1)
+        print(f"\nRoofline bound: a step's {gflop:.2f} GFLOP take {1000 * gflop / conv32:.1f} ms at the conv3x3 peak; "
+              f"with the other ops as measured (spread over {os.cpu_count()} threads) a step takes at least "
+              f"{least_ms:.1f} ms, so training reaches at most {100 * bound:.0f} % of the conv peak on this model "
+              f"(issue 16's target: 35 %; measured: {100 * first['gflops'] / conv32:.0f} %).")
         print()
     if args.rss_steps:
         print(f"Peak RSS of a real `keras-depth train` (quickstart config, {args.rss_steps} steps, float32): "

@@ -32,6 +32,14 @@ def roofline_class(op_type: str) -> str:
     return "memory-bound (elementwise / other)"
 
 
+def roofline_bound(totals: dict[str, float], step_gflop: float, conv_peak_gflops: float, threads: int) -> tuple[float, float]:
+    """(least ms per step, the largest fraction of the conv peak): every conv at the conv3x3 peak, the
+    other ops (memory-bound, host Python) as measured and spread evenly over ``threads``."""
+    compute_ms = 1000.0 * step_gflop / conv_peak_gflops
+    other_ms = sum(ms for op, ms in totals.items() if not roofline_class(op).startswith("compute")) / threads
+    return compute_ms + other_ms, compute_ms / (compute_ms + other_ms)
+
+
 def profile_step(model, data, steps: int) -> dict[str, float]:
     """{op type: total milliseconds} over ``steps`` traced ``fit`` steps (after one untraced step)."""
     import tensorflow as tf
