@@ -38,6 +38,7 @@ from keras_depth.training.artifacts import TrainResult, load_trained_model, save
 from keras_depth.training.batchnorm import (recompute_batchnorm_statistics, set_batchnorm_momentum,
                                             synchronized_batchnorm)
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
+from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.demon_training import DEMON_MODE, train_demon
 from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
 from keras_depth.training.label_check import check_training_labels
@@ -200,13 +201,13 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
         *extra_callbacks,
     ]
     start = time.time()
-    with synchronized_batchnorm(fit_model if twin else model, config.train.sync_batchnorm):
+    with synchronized_batchnorm(fit_model if twin else model, config.train.sync_batchnorm), deferred_interrupt() as stop:
         fit_model.fit(
             train_ds,
             epochs=config.train.epochs,
             steps_per_epoch=steps,
             validation_data=val_ds,
-            callbacks=callbacks,
+            callbacks=[*callbacks, stop],  # last: an epoch that ended is saved before it stops
             verbose=fit_verbosity(config.train.verbose),
         )
     seconds = time.time() - start
