@@ -29,6 +29,7 @@ from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
 from keras_depth.models.quantize_configs import custom_objects, fixed_range_output_config, quantize_config_for
 from keras_depth.training.callbacks import save_model_atomic
+from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.label_check import check_training_labels
 from keras_depth.training.safe_loading import load_trained_model
 from keras_depth.training.strategy import get_strategy
@@ -252,18 +253,18 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
     check_training_labels(config)
     steps = steps_per_epoch(config, "train", q.steps_per_epoch)
     strategy = get_strategy(config.train.distribute)
+    spec = DepthSpec.from_dict(config.model.spec)
     with strategy.scope():
-        output_range = DepthSpec.from_dict(config.model.spec).output_range if pin_output else None
-        qat_model = make_qat_model(model, q.float_layers, output_range)
+        qat_model = make_qat_model(model, q.float_layers, spec.output_range if pin_output else None)
         if q.calibrate_ranges:
             calibrate_qat_ranges(qat_model, model, representative_images(config, config.export.representative_samples))
     verbose = config.train.verbose if config.train.verbose != 1 else 2
     # Self-distillation needs the float model's prediction per batch: the supervised modes' packed
     # targets carry the mask it keeps; the self-supervised modes fine-tune on their own losses.
     distill = q.target == "float_model" and config.train.mode in SUPERVISED_MODES
-    with frozen_batchnorm(qat_model, q.freeze_batchnorm), (frozen(model) if distill else contextlib.nullcontext()):
+    with frozen_batchnorm(qat_model, q.freeze_batchnorm), (frozen(model) if distill else contextlib.nullcontext()), \
+            deferred_interrupt() as stop:
         with strategy.scope():
-            spec = DepthSpec.from_dict(config.model.spec)
             fit_model = SelfDistillation(qat_model, model, spec) if distill else qat_model
             compile_model(fit_model, config, steps, q.epochs, q.learning_rate)
         hist = fit_model.fit(
@@ -271,6 +272,7 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
             epochs=q.epochs,
             steps_per_epoch=steps,
             validation_data=make_dataset(config, "val"),
+            callbacks=[stop],
             verbose=verbose,
         )
     return qat_model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}

@@ -28,10 +28,9 @@ def prediction_target(output: tf.Tensor, spec: DepthSpec) -> tf.Tensor:
 
 
 class SelfDistillation(keras.Model):
-    """Fits ``student`` on ``teacher``'s predictions, masked like each batch's labels (the measured
-    better choice: every pixel counted gave AbsRel 0.224 against 0.223 on the quickstart); validation
-    (``test_step``) still scores the student against the labels. Build it while the teacher is
-    frozen (``frozen``): only the student's weights train."""
+    """Fits ``student`` on ``teacher``'s predictions, masked like each batch's labels (docs/export.md
+    compares counting every pixel); validation (``test_step``) still scores the student against the
+    labels. Build it while the teacher is frozen (``frozen``): only the student's weights train."""
 
     def __init__(self, student: keras.Model, teacher: keras.Model, spec: DepthSpec):
         super().__init__(name=f"{student.name}_self_distillation")

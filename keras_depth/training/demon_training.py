@@ -34,6 +34,7 @@ from keras_depth.training.batchnorm import set_batchnorm_momentum
 from keras_depth.training.callbacks import AtomicModelCheckpoint, fit_verbosity
 from keras_depth.training.demon_targets import sequence_pairs
 from keras_depth.training.divergence import StopOnNonFinite
+from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.strategy import get_strategy
 
@@ -130,8 +131,9 @@ def train_demon(config: Config, resume: bool = True, extra_callbacks: Sequence =
     if val_ds is not None:
         callbacks.insert(3, AtomicModelCheckpoint(out / "checkpoints" / "best.keras", monitor="val_loss"))
     start = time.time()
-    model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
-              callbacks=callbacks, verbose=fit_verbosity(t.verbose))
+    with deferred_interrupt() as stop:  # Ctrl-C at the next batch end, as in trainer.py
+        model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
+                  callbacks=[*callbacks, stop], verbose=fit_verbosity(t.verbose))
     seconds = time.time() - start
     history = history.history
     model_path = save_trained_model(model, config, history, out)
