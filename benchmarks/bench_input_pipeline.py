@@ -147,17 +147,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_input_") as tmp:
         for name in args.sources.split(","):
             raw = build_dataset(SOURCES[name])
-            packed = {"tfrecord": _pack(raw, Path(tmp) / f"{name}_full", None)}
-            for size in sizes:
-                if not args.no_downscaled:
-                    short = short_side_for(size)
-                    packed[f"tfrecord_short{short}"] = _pack(raw, Path(tmp) / f"{name}_{short}", short)
+            full = _pack(raw, Path(tmp) / f"{name}_full", None)
+            short = {} if args.no_downscaled else {
+                size: _pack(raw, Path(tmp) / f"{name}_{short_side_for(size)}", short_side_for(size)) for size in sizes}
             for size in sizes:
                 # Each model size against input cropped to that size: a 256 crop costs more than a 128 one.
+                packed = {"tfrecord": full, **({f"tfrecord_short{short_side_for(size)}": short[size]} if size in short else {})}
                 row = {"raw": _row(raw, size, args)}
                 for key, (path, pack_rate) in packed.items():
-                    if key.startswith("tfrecord_short") and key != f"tfrecord_short{short_side_for(size)}":
-                        continue
                     row[key] = _row(build_dataset({"type": "tfrecord", "path": path}), size, args)
                     row[key]["pack_images_per_s"] = round(pack_rate, 1)
                 result["input"][f"{name}@{size}"] = row
