@@ -48,6 +48,8 @@ def _train(tmp_path: Path, name: str, workers: int, *extra: str) -> dict:
 
 @pytest.mark.slow
 def test_two_workers_follow_one_process_and_only_the_chief_writes(tmp_path):
+    # train.tensorboard_images=1 with 2 workers: the image callback's predict once gave worker 1 an
+    # empty batch, which synchronized BatchNorm cannot take (callbacks.predict_replicated pads it).
     # One process under the same strategy (TF_CONFIG unset: a cluster of one), so its input pipeline
     # is the deterministic one the workers share.
     one = _train(tmp_path, "one", 1, "train.distribute=multiworker")
@@ -120,6 +122,8 @@ def test_launcher_stops_the_others_when_one_worker_fails(tmp_path, capsys):
 @pytest.mark.parametrize("args, env, expected", [
     (["--workers", "0"], {}, "--workers expects a positive integer, got '0'"),
     (["--workers", "2"], {"TF_CONFIG": "{}"}, "--workers: TF_CONFIG is already set"),
+    (["--workers", "3", "--set", "data.batch_size=2"], {},
+     "--workers 3: data.batch_size (2) is the global batch and must be at least the number of workers"),
 ])
 def test_workers_flag_usage_errors(args, env, expected):
     proc = subprocess.run([sys.executable, "-m", "keras_depth.cli", "train", "quickstart_local", *args], cwd=REPO,

@@ -25,6 +25,10 @@ def run(args: argparse.Namespace) -> int:
 
         if TF_CONFIG in os.environ:
             raise UsageError(f"--workers: {TF_CONFIG} is already set (this process is a worker of a cluster)")
+        if config.data.batch_size < args.workers:
+            # each worker takes its share of the global batch; an empty share kills the cluster
+            raise UsageError(f"--workers {args.workers}: data.batch_size ({config.data.batch_size}) is the global "
+                             f"batch and must be at least the number of workers")
         return launch_local_workers(_worker_command(args), args.workers)
     from keras_depth.training.divergence import TrainingDiverged
     from keras_depth.training.trainer import train

@@ -25,6 +25,24 @@ def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
     atomic_write_with(path, lambda tmp: model.save(tmp))
 
 
+def predict_replicated(model: keras.Model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """``model.predict(x)`` that also works under a strategy of several replicas for any ``len(x)``.
+
+    Keras splits each predict batch across the replicas; a batch smaller than the replica count gives
+    some replica (under MultiWorkerMirroredStrategy, a whole worker) an empty batch, which
+    synchronized BatchNormalization cannot take, and the worker dies. So ``x`` is padded, with copies
+    of its last image, to a multiple of the replica count, and so is the batch size; the padding's
+    predictions are dropped. Every worker calls this at the same point, as collective ops require."""
+    replicas = model.distribute_strategy.num_replicas_in_sync
+    n = len(x)
+    if replicas <= 1 or n == 0:
+        return model.predict(x, batch_size=batch_size, verbose=0)
+    padded = -(-n // replicas) * replicas
+    batch = max(1, batch_size // replicas) * replicas
+    xp = np.concatenate([x, np.repeat(x[-1:], padded - n, axis=0)]) if padded > n else x
+    return model.predict(xp, batch_size=batch, verbose=0)[:n]
+
+
 class AtomicModelCheckpoint(keras.callbacks.Callback):
     """ModelCheckpoint's ``save_best_only`` behaviour, with atomic writes (Keras writes in place)."""
 
@@ -61,7 +79,7 @@ class DepthImageSummary(keras.callbacks.Callback):
         self.target, self.to_depth = target, to_depth
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-        pred = (self.target or self.model).predict(self.x, verbose=0)
+        pred = predict_replicated(self.target or self.model, self.x)
         if self.to_depth is not None:
             pred = self.to_depth(pred)
         rows = []
