@@ -9,7 +9,7 @@ PYTEST := $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast test-python test-kotlin lint-imports bench bench-quick clean
+.PHONY: setup demo test test-fast test-python test-kotlin lint-imports bench bench-quick docs clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "keras-depth needs Python 3.11 (set PYTHON=...)")'
@@ -48,6 +48,10 @@ bench: setup
 
 bench-quick: setup
 	$(PY) benchmarks/run_all.py --quick
+
+# docs/cli.md from the CLI's argparse parsers (tests/test_cli_doc.py fails when it is stale).
+docs: setup
+	$(PY) tools/cli_doc.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -64,6 +64,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_guarded(lambda: _dispatch(argv), argv, debug)
 
 
+def build_parser(name: str, module=None, **kwargs) -> OneLineParser:
+    """The argument parser of subcommand ``name`` (``module``: its already imported module;
+    ``kwargs`` go to the parser, e.g. a ``formatter_class``). Used to dispatch, and by
+    tools/cli_doc.py to write docs/cli.md."""
+    module = module or importlib.import_module(COMMANDS[name][0])
+    parser = OneLineParser(prog=f"keras-depth {name}", description=COMMANDS[name][1], **kwargs)
+    module.add_arguments(parser)
+    return parser
+
+
 def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         _print_commands()
@@ -77,9 +87,7 @@ def _dispatch(argv: list[str]) -> int:
     if name not in COMMANDS:
         raise UsageError(f"keras-depth: unknown command {name!r} (expected one of: {', '.join(COMMANDS)})")
     module = importlib.import_module(COMMANDS[name][0])
-    parser = OneLineParser(prog=f"keras-depth {name}", description=COMMANDS[name][1])
-    module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    args = build_parser(name, module).parse_args(argv[1:])
     code = int(module.run(args) or 0)
     summary = skipped_summary()
     if summary:
