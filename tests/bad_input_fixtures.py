@@ -3,6 +3,8 @@ config over tiny folders of image/depth pairs, tiny models (Keras, TFLite with m
 kind of broken file the catalogue feeds the CLI."""
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import shutil
 from pathlib import Path
@@ -131,6 +133,10 @@ eval: {{figure_samples: 1}}
     tfl = run / "model_float32.tflite"
     write_tflite(tfl, blob, build_manifest(tfl.name, blob, "float32", spec))
     f.update(model=run / "model.keras", tflite=tfl, manifest=tfl.with_suffix(".json"))
+    (run / "relative").mkdir()
+    rel = run / "relative" / "model_float32.tflite"
+    write_tflite(rel, blob, build_manifest(rel.name, blob, "float32", dataclasses.replace(spec, semantics="relative")))
+    f["relative_tflite"] = rel
 
     models = root / "models"
     models.mkdir()
@@ -182,6 +188,8 @@ eval: {{figure_samples: 1}}
     (video / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
     (video / "empty.mp4").write_bytes(b"")
     f.update(frames=video / "frames", corrupt_mp4=video / "corrupt.mp4", empty_mp4=video / "empty.mp4")
+    (root / "empty_dir").mkdir()
+    f["empty_dir"] = root / "empty_dir"
     (root / "readonly").mkdir()
     f["readonly"] = root / "readonly"
     return f

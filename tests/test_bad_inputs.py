@@ -233,6 +233,21 @@ CASES: list[Case] = [
        limit_fsize=4096, slow=True, before="traceback (ResourceExhaustedError from SaveV2)"),
     _c("full-disk-export", "output", ["export", *OK, "--out", "{root}/full_export"], "usage", "{root}/full_export",
        limit_fsize=4096, slow=True),
+    # --- predict (issue 25)
+    _c("predict-model-missing", "models", ["predict", "{frames}", "--model", "{root}/missing.tflite", "--out", "{root}/p1"],
+       "usage", "{root}/missing.tflite"),
+    _c("predict-classifier", "models", ["predict", "{frames}", "--model", "{classifier_tflite}", "--out", "{root}/p2"], "usage",
+       "{classifier_tflite}"),
+    _c("predict-corrupt-image", "data", ["predict", "{corrupt_rgb}/rgb", "--model", "{tflite}", "--out", "{root}/p3"], "skipped",
+       check=lambda fx, r: _predicted(fx, r, "p3", 2)),
+    _c("predict-strict-corrupt-image", "data", ["predict", "{corrupt_rgb}/rgb", "--model", "{tflite}", "--out", "{root}/p4",
+                                                "--strict"], "usage", "{corrupt_rgb}/rgb/bad.png"),
+    _c("predict-empty-folder", "data", ["predict", "{empty_dir}", "--model", "{tflite}", "--out", "{root}/p5"], "usage",
+       "{empty_dir}"),
+    _c("predict-bad-intrinsics", "values", ["predict", "{frames}", "--model", "{tflite}", "--out", "{root}/p6", "--intrinsics",
+                                            "500,500,nan,240"], "usage", "--intrinsics"),
+    _c("predict-ply-relative", "values", ["predict", "{frames}", "--model", "{relative_tflite}", "--out", "{root}/p7", "--save",
+                                          "ply"], "usage", "--save ply"),
     # --- interrupt
     # Epochs enough that training cannot end before the interrupt, however loaded the machine.
     _c("sigint-train", "interrupt", ["train", *OK, "--set", "train.epochs=100000", "--output-dir", "{root}/sigint"], "interrupted",
@@ -428,6 +443,16 @@ def _readonly_prefix(folder: Path) -> list[str]:
         pytest.skip("no user namespaces and running as root: cannot make a read-only folder")
     folder.chmod(0o555)
     return []
+
+
+def _predicted(fx: dict, result, folder: str, n: int) -> None:
+    """``n`` depth maps written, each finite where predicted, and the skip counted in the summary."""
+    import numpy as np
+
+    maps = sorted((fx["root"] / folder).glob("*.npy"))
+    assert len(maps) == n, maps
+    assert all(np.isfinite(np.load(m)[~np.isnan(np.load(m))]).all() for m in maps)
+    assert "skipped 1 unreadable input" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("keras_depth.cli.export", "export TFLite variants, each with a manifest and a parity check"),
     "evaluate": ("keras_depth.cli.evaluate", "metrics of Keras and TFLite variants on a dataset; report folder"),
     "data": ("keras_depth.cli.data", "data tools: pack datasets into sharded TFRecords"),
+    "predict": ("keras_depth.cli.predict", "depth maps of your images, folders, videos or camera: PNG, 16-bit PNG, npy, PFM, ply"),
     "demo": ("keras_depth.cli.demo", "AR demo: a virtual object occluded by predicted depth -> side-by-side mp4"),
     "temporal": ("keras_depth.cli.temporal", "depth flicker of TFLite models on a video, with and without stabilisation"),
     "ar-eval": ("keras_depth.cli.ar_eval", "AR occlusion accuracy of a TFLite model on a synthetic path with true depth"),

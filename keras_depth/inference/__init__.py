@@ -1,0 +1,1 @@
+"""Depth of a user's own images: ``keras_depth.load(model).predict(rgb)`` -> ``DepthResult``."""
