@@ -14,7 +14,6 @@ from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_bytes
 
 SAVE_FORMATS = ("png", "png16", "npy", "pfm", "ply", "side")
-DEFAULT_SAVE = ("png", "png16", "npy", "ply")
 
 
 @dataclasses.dataclass
@@ -118,11 +117,15 @@ class DepthResult:
         rgb = self.image[ys, xs] if self.image is not None else np.full((len(z), 3), 200, np.uint8)
         return xyz.astype(np.float32), rgb.astype(np.uint8)
 
-    def save(self, out_dir: str | Path, stem: str = "depth", formats: Sequence[str] = DEFAULT_SAVE,
+    def save(self, out_dir: str | Path, stem: str = "depth", formats: Optional[Sequence[str]] = None,
              fov_deg: Optional[float] = None, intrinsics: Optional[Sequence[float]] = None) -> list[Path]:
         """Write ``formats`` (``SAVE_FORMATS``) as ``out_dir/<stem>.<ext>``, each atomically; returns the
-        paths. ``png16`` and ``npy``, ``pfm`` and ``ply`` hold metres, so a relative model gives its
-        relative values in ``npy``/``pfm`` and refuses ``png16``/``ply`` until aligned."""
+        paths. ``png16`` and ``ply`` hold metres, so a relative model refuses them until aligned (its
+        ``npy``/``pfm`` hold its relative values). Default: png and npy, plus png16 for metres and ply
+        when there is also a camera (``fov_deg``, ``intrinsics`` or the model's own field of view)."""
+        if formats is None:
+            camera = fov_deg is not None or intrinsics is not None or self.fov_deg is not None
+            formats = ["png", "npy"] + (["png16"] if self.is_metric else []) + (["ply"] if self.is_metric and camera else [])
         bad = sorted(set(formats) - set(SAVE_FORMATS))
         if bad:
             raise UsageError(f"save: unknown format(s) {bad} (expected some of {', '.join(SAVE_FORMATS)})")
