@@ -69,18 +69,16 @@ def _config(preset: str, overrides: tuple = (), size: int = 0, train_count: int 
     return config_from_dict(data)
 
 
-def _fit_model(config, precision: str, jit_compile: bool, steps_per_execution: int):
-    """The model that ``train`` would fit under these settings, compiled as ``train`` compiles it."""
-    from keras_depth.models import build_model_from_config
-    from keras_depth.training.speed import needs_twin, precision_policy, training_twin
-    from keras_depth.training.trainer import compile_model
+def _fit_model(preset: str, precision: str, jit_compile: bool, steps_per_execution: int):
+    """(inference model, the model ``fit`` trains) of ``preset``'s config with these settings, built and
+    compiled by what ``train`` builds and compiles them with."""
+    from keras_depth.training.speed import precision_policy
+    from keras_depth.training.trainer import build_fit_model, steps_per_epoch
 
-    with precision_policy():
-        model = build_model_from_config(config.model, config.data.image_size)
-        keras.mixed_precision.set_global_policy(precision)
-        fit = training_twin(model, precision, jit_compile) if needs_twin(precision, jit_compile) else model
-        compile_model(fit, config, 200, 14, config.train.learning_rate, steps_per_execution)
-    return model, fit
+    config = _config(preset, (f"train.precision={precision}", f"train.jit_compile={str(jit_compile).lower()}",
+                              f"train.steps_per_execution={steps_per_execution}"))
+    with precision_policy():  # float32 again afterwards, as after train
+        return build_fit_model(config, steps_per_epoch(config, "train", config.train.steps_per_epoch))
 
 
 def _batch(config):
@@ -120,7 +118,7 @@ def time_variants(preset: str, variants: list, steps: int, rounds: int) -> list[
     data, batch = _batch(config)
     fits = []
     for label, precision, xla, spe in variants:
-        model, fit = _fit_model(config, precision, xla, spe)
+        model, fit = _fit_model(preset, precision, xla, spe)
         fit.fit(data, steps_per_epoch=2 * spe, epochs=1, verbose=0)  # trace and compile
         fits.append(fit)
     macs = count_macs(model)
@@ -203,9 +201,8 @@ def cpu_report(args) -> list[dict]:
         rows += onednn_ab(args.onednn_pairs, args.steps)
     if args.profile_steps:
         print("### Where a training step's time goes (default model, float32, TF profiler; op types by total time)\n")
-        config = _config(presets[0])
-        data, _ = _batch(config)
-        _, fit = _fit_model(config, "float32", False, 1)
+        data, _ = _batch(_config(presets[0]))
+        _, fit = _fit_model(presets[0], "float32", False, 1)
         totals = profile_step(fit, data, args.profile_steps)
         print(op_type_table(totals, conv32))
         first = rows[0]  # the default model's default variant
