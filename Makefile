@@ -44,10 +44,10 @@ test-kotlin:
 test: lint-imports test-kotlin test-python
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 bench-quick: setup
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) -m benchmarks.run_all --quick
 
 clean:
 	rm -rf runs .pytest_cache

@@ -4,9 +4,9 @@ default (float32, one step per call, no XLA) and of each lever (``train.precisio
 oneDNN's kernels on (TensorFlow's x86 default) against off, in alternated child processes; a profile
 of one training step by op type; the peak RSS of a short real training run.
 
-    .venv/bin/python benchmarks/bench_training.py              # the full run (~20 min: XLA compiles, bf16 emulated)
-    .venv/bin/python benchmarks/bench_training.py --quick      # < 2 min
-    .venv/bin/python benchmarks/bench_training.py --device gpu --steps 60   # benchmarks/gpu_check.sh
+    .venv/bin/python -m benchmarks.bench_training              # the full run (~20 min: XLA compiles, bf16 emulated)
+    .venv/bin/python -m benchmarks.bench_training --quick      # < 2 min
+    .venv/bin/python -m benchmarks.bench_training --device gpu --steps 60   # benchmarks/gpu_check.sh
 
 Variants are timed interleaved in one process (round-robin over ``--rounds``), on one fixed batch
 (so the input pipeline is not what is timed; bench_input_pipeline.py compares the two). FLOPs of a
@@ -30,13 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-from benchmarks.machine_peak import measure_peaks, peaks_table  # noqa: E402
-from benchmarks.training_profile import op_type_table, profile_step, roofline_bound  # noqa: E402
-from keras_depth.kerasapi import keras  # noqa: E402
+import keras_depth  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from benchmarks import REPO
+from benchmarks.machine_peak import measure_peaks, peaks_table
+from benchmarks.training_profile import op_type_table, profile_step, roofline_bound
+from keras_depth.kerasapi import keras
 
 QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 PRESETS = ("unet_mobilenetv2", "unet_mobilenetv3small", "nnconv5_mobilenetv2")
@@ -150,8 +148,8 @@ def onednn_ab(pairs: int, steps: int) -> list[dict]:
     for _ in range(pairs):
         for flag in times:
             env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=flag)
-            out = subprocess.run([sys.executable, __file__, "--child-step", "--steps", str(steps)], env=env, cwd=REPO,
-                                 check=True, capture_output=True, text=True).stdout
+            cmd = [sys.executable, "-m", "benchmarks.bench_training", "--child-step", "--steps", str(steps)]
+            out = subprocess.run(cmd, env=env, cwd=REPO, check=True, capture_output=True, text=True).stdout
             times[flag].append(json.loads(out.strip().splitlines()[-1])["ms_per_step"])
     on, off = float(np.median(times["1"])), float(np.median(times["0"]))
     print(f"### oneDNN on and off (default model, float32; median of {pairs} alternated child processes)\n")

@@ -1,6 +1,6 @@
 """Nearest vs bilinear upsampling in the decoder: float vs int8 accuracy and int8 latency.
 
-    .venv/bin/python benchmarks/bench_upsampling.py [--epochs 4] [--size 64]   (~5-10 min on 2 shared cores)
+    .venv/bin/python -m benchmarks.bench_upsampling [--epochs 4] [--size 64]   (~5-10 min on 2 shared cores)
 
 The same small model (``unet_mobilenetv2`` preset, only ``upsampling`` differs) is trained briefly on
 the synthetic data with the same seed, then QAT fine-tuned and exported to int8 (uint8 IO). Both are
