@@ -91,3 +91,19 @@ def test_bench_training_configs_build_every_timed_preset():
         model = build_model_from_config(config.model, config.data.image_size)
         assert model.outputs[0].shape[1:3] == tuple(config.data.image_size), preset
 
+
+def test_bench_upsampling_writes_a_section_that_keras_depth_models_keeps(tmp_path):
+    """bench_upsampling writes its section of docs/models.md through doc_sections (atomically, only
+    between its markers), and the section starts as export.preset_table expects of one it keeps."""
+    from benchmarks import bench_upsampling, doc_sections
+    from export.preset_table import KEPT_SECTION
+
+    r = {"abs_rel": 0.5, "delta1": 0.4}
+    results = {"nearest": {"float": r, "qat_keras": r, "int8": r, "int8_abs_rel_increase": 0.0,
+                           "int8_vs_qat_abs_rel": 0.0, "int8_ms": 1.0}}
+    section = bench_upsampling.render_section(results, "a note", 64)
+    assert section.startswith(KEPT_SECTION)
+    doc = tmp_path / "models.md"
+    doc.write_text("table\n\n" + section.replace("| nearest |", "| old run |") + "\n\nwritten by hand\n")
+    doc_sections.write_section(doc, bench_upsampling.SCRIPT, "", section)
+    assert doc.read_text() == "table\n\n" + section + "\n\nwritten by hand\n"
