@@ -44,10 +44,10 @@ test-kotlin:
 test: lint-imports test-kotlin test-python
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 bench-quick: setup
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) -m benchmarks.run_all --quick
 
 # docs/cli.md from the CLI's argparse parsers (tests/test_cli_doc.py fails when it is stale).
 docs: setup

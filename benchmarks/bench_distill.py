@@ -1,8 +1,8 @@
 """Distillation on real frames, end to end (``keras-depth distill``), with the shared peers as teachers.
 
-    .venv/bin/python benchmarks/bench_distill.py                      # FastDepth, then PyDNet++
-    .venv/bin/python benchmarks/bench_distill.py --teacher fastdepth  # one teacher
-    .venv/bin/python benchmarks/bench_distill.py --quick              # a few steps, to check the wiring
+    .venv/bin/python -m benchmarks.bench_distill                      # FastDepth, then PyDNet++
+    .venv/bin/python -m benchmarks.bench_distill --teacher fastdepth  # one teacher
+    .venv/bin/python -m benchmarks.bench_distill --quick              # a few steps, to check the wiring
 
 Frames: unlabelled only, from ../shared/data: ``unlabeled/`` (5 videos, 3 stills, 48 photos),
 ``video/`` (bedroom, vtest, DAVIS bike and judo, Sintel) and the colour images of ``stereo/``
@@ -22,10 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-import doc_sections  # noqa: E402  (benchmarks/ is not a package)
+from benchmarks import REPO, doc_sections
 
 SCRIPT = "benchmarks/bench_distill.py"
 
@@ -79,6 +76,7 @@ def run_teacher(name: str, data: Path, quick: bool, epochs: int | None, out_root
     from keras_depth.config import load_config
     from keras_depth.cli.common import resolve_config_path
     from keras_depth.distill.pipeline import run_distill
+    from keras_depth.distill.report import report_json
 
     sources = frame_sources(data)
     if quick:
@@ -89,7 +87,7 @@ def run_teacher(name: str, data: Path, quick: bool, epochs: int | None, out_root
     start = time.time()
     report = run_distill(config)
     report["wall_seconds"] = time.time() - start
-    (out / "bench_report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    (out / "bench_report.json").write_text(report_json(report))
     return report
 
 

@@ -1,7 +1,7 @@
 """Every output encoding x integer export variant of the quickstart model (issue 17).
 
-    .venv/bin/python benchmarks/bench_encodings.py            # 6 epochs per encoding (~20 min on 2 cores)
-    .venv/bin/python benchmarks/bench_encodings.py --quick    # 1 short epoch each: a smoke run (~5 min)
+    .venv/bin/python -m benchmarks.bench_encodings            # 6 epochs per encoding (~20 min on 2 cores)
+    .venv/bin/python -m benchmarks.bench_encodings --quick    # 1 short epoch each: a smoke run (~5 min)
 
 For each encoding (model.spec.kind: depth, disparity, log_depth) the quickstart config is trained from
 scratch with a shorter schedule (``--epochs``, default 6 of the quickstart's 14; the same data, model,
@@ -29,10 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-import doc_sections  # noqa: E402  (benchmarks/ is not a package)
+from benchmarks import REPO, doc_sections
 
 SCRIPT = "benchmarks/bench_encodings.py"
 ENCODINGS = ("depth", "disparity", "log_depth")

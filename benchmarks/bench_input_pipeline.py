@@ -1,9 +1,9 @@
 """Images/s of the augmented input pipeline, from raw files and from TFRecords, against the default
 model's training rate on the same machine, at the default model's input size and at 256x256.
 
-    .venv/bin/python benchmarks/bench_input_pipeline.py                  # Redwood + KITTI, model at 128 and 256
-    .venv/bin/python benchmarks/bench_input_pipeline.py --no-model       # input only
-    .venv/bin/python benchmarks/bench_input_pipeline.py --images 200 --json out.json
+    .venv/bin/python -m benchmarks.bench_input_pipeline                  # Redwood + KITTI, model at 128 and 256
+    .venv/bin/python -m benchmarks.bench_input_pipeline --no-model       # input only
+    .venv/bin/python -m benchmarks.bench_input_pipeline --images 200 --json out.json
 
 Target (keras-depth issue): input images/s >= 5x the images/s that the default model trains at, so
 input never limits training. Pipeline: reader -> repeat -> augment_sample (random scale-crop to
@@ -21,17 +21,14 @@ import json
 import math
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras_depth  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from benchmarks import REPO
 
-import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-
-REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KERAS_DEPTH_SHARED", REPO.parent / "shared")) / "data"
 SOURCES = {
     "redwood": {"type": "folder_pairs", "path": str(SHARED / "rgbd/open3d_redwood_tum_sun_nyuraw"), "format": "png16", "scale": 1000},

@@ -1,6 +1,6 @@
 """int8 inference latency at equal input sizes: ours against the FastDepth and PyDNet++ peers, in one process.
 
-    .venv/bin/python benchmarks/bench_latency.py [--run-dir runs/quickstart] [--quick]
+    .venv/bin/python -m benchmarks.bench_latency [--run-dir runs/quickstart] [--quick]
 
 Models: the quickstart's model (``--run-dir``: its ``model.keras`` and ``model_qat.h5`` re-exported as
 int8 QAT at each size; without them the quickstart config's model, untrained, as int8 PTQ, for
@@ -27,8 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks import REPO
+
 MARKDOWN = "<!-- output: markdown -->"  # benchmarks/run_all.py puts this script's stdout in as is
 NATIVE = "own size"
 

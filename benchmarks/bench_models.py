@@ -1,6 +1,6 @@
 """int8 latency at 224x224 of our presets against the FastDepth int8 peer, in the same run.
 
-    .venv/bin/python benchmarks/bench_models.py [--presets a,b] [--runs 50] [--threads 2]
+    .venv/bin/python -m benchmarks.bench_models [--presets a,b] [--runs 50] [--threads 2]
 
 Every model (ours: full-integer PTQ, uint8 IO, converted by ``keras-depth models`` and cached under
 runs/models_table) and the peer (../shared/anchors/fastdepth_224_int8/fast_depth_224.tflite, uint8

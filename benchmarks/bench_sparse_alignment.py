@@ -1,7 +1,7 @@
 """Metric scale from N sparse points on the real RGB-D frames (keras_depth/evaluation/sparse_alignment.py).
 
-    .venv/bin/python benchmarks/bench_sparse_alignment.py                       # quickstart int8 QAT + FastDepth
-    .venv/bin/python benchmarks/bench_sparse_alignment.py --model M.tflite --model peer:fastdepth_224_int8
+    .venv/bin/python -m benchmarks.bench_sparse_alignment                       # quickstart int8 QAT + FastDepth
+    .venv/bin/python -m benchmarks.bench_sparse_alignment --model M.tflite --model peer:fastdepth_224_int8
 
 N = 1, 3, 10, 30, 100 valid ground-truth pixels per image (5 % multiplicative noise, 10 % outliers,
 10 trials each) align each model's prediction (keras_depth/alignment.py: median-ratio scale for
@@ -19,10 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-import doc_sections  # noqa: E402  (benchmarks/ is not a package)
+from benchmarks import REPO, doc_sections
 
 SCRIPT = "benchmarks/bench_sparse_alignment.py"
 DEFAULT_MODELS = (str(REPO / "runs" / "quickstart" / "model_int8_qat.tflite"), "peer:fastdepth_224_int8")

@@ -1,7 +1,7 @@
 """Throughput of the synthetic RGB-D renderer, through the real cache builder.
 
-    .venv/bin/python benchmarks/bench_synthetic.py                 # 1000 frames, 256x256, 2 workers
-    .venv/bin/python benchmarks/bench_synthetic.py --frames 100    # a quick look
+    .venv/bin/python -m benchmarks.bench_synthetic                 # 1000 frames, 256x256, 2 workers
+    .venv/bin/python -m benchmarks.bench_synthetic --frames 100    # a quick look
 
 Target (keras-depth issue): 1,000 frames at 256x256 in under 60 s on 2 cores, i.e. >= 17 frames/s.
 The figure includes worker start-up and writing the .npy files, as a training run would pay it. It
@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Sequence
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_FPS = 1000 / 60
 

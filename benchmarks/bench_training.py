@@ -4,9 +4,9 @@ default (float32, one step per call, no XLA) and of each lever (``train.precisio
 oneDNN's kernels on (TensorFlow's x86 default) against off, in alternated child processes; a profile
 of one training step by op type; the peak RSS of a short real training run.
 
-    .venv/bin/python benchmarks/bench_training.py              # the full run (~20 min: XLA compiles, bf16 emulated)
-    .venv/bin/python benchmarks/bench_training.py --quick      # < 2 min
-    .venv/bin/python benchmarks/bench_training.py --device gpu --steps 60   # benchmarks/gpu_check.sh
+    .venv/bin/python -m benchmarks.bench_training              # the full run (~20 min: XLA compiles, bf16 emulated)
+    .venv/bin/python -m benchmarks.bench_training --quick      # < 2 min
+    .venv/bin/python -m benchmarks.bench_training --device gpu --steps 60   # benchmarks/gpu_check.sh
 
 Variants are timed interleaved in one process (round-robin over ``--rounds``), on one fixed batch
 (so the input pipeline is not what is timed; bench_input_pipeline.py compares the two). FLOPs of a
@@ -30,13 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-from benchmarks.machine_peak import measure_peaks, peaks_table  # noqa: E402
-from benchmarks.training_profile import op_type_table, profile_step, roofline_bound  # noqa: E402
-from keras_depth.kerasapi import keras  # noqa: E402
+import keras_depth  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from benchmarks import REPO
+from benchmarks.machine_peak import measure_peaks, peaks_table
+from benchmarks.training_profile import op_type_table, profile_step, roofline_bound
+from keras_depth.kerasapi import keras
 
 QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 PRESETS = ("unet_mobilenetv2", "unet_mobilenetv3small", "nnconv5_mobilenetv2")
@@ -69,18 +67,16 @@ def _config(preset: str, overrides: tuple = (), size: int = 0, train_count: int 
     return config_from_dict(data)
 
 
-def _fit_model(config, precision: str, jit_compile: bool, steps_per_execution: int):
-    """The model that ``train`` would fit under these settings, compiled as ``train`` compiles it."""
-    from keras_depth.models import build_model_from_config
-    from keras_depth.training.speed import needs_twin, precision_policy, training_twin
-    from keras_depth.training.trainer import compile_model
+def _fit_model(preset: str, precision: str, jit_compile: bool, steps_per_execution: int):
+    """(inference model, the model ``fit`` trains) of ``preset``'s config with these settings, built and
+    compiled by what ``train`` builds and compiles them with."""
+    from keras_depth.training.speed import precision_policy
+    from keras_depth.training.trainer import build_fit_model, steps_per_epoch
 
-    with precision_policy():
-        model = build_model_from_config(config.model, config.data.image_size)
-        keras.mixed_precision.set_global_policy(precision)
-        fit = training_twin(model, precision, jit_compile) if needs_twin(precision, jit_compile) else model
-        compile_model(fit, config, 200, 14, config.train.learning_rate, steps_per_execution)
-    return model, fit
+    config = _config(preset, (f"train.precision={precision}", f"train.jit_compile={str(jit_compile).lower()}",
+                              f"train.steps_per_execution={steps_per_execution}"))
+    with precision_policy():  # float32 again afterwards, as after train
+        return build_fit_model(config, steps_per_epoch(config, "train", config.train.steps_per_epoch))
 
 
 def _batch(config):
@@ -120,7 +116,7 @@ def time_variants(preset: str, variants: list, steps: int, rounds: int) -> list[
     data, batch = _batch(config)
     fits = []
     for label, precision, xla, spe in variants:
-        model, fit = _fit_model(config, precision, xla, spe)
+        model, fit = _fit_model(preset, precision, xla, spe)
         fit.fit(data, steps_per_epoch=2 * spe, epochs=1, verbose=0)  # trace and compile
         fits.append(fit)
     macs = count_macs(model)
@@ -152,8 +148,8 @@ def onednn_ab(pairs: int, steps: int) -> list[dict]:
     for _ in range(pairs):
         for flag in times:
             env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=flag)
-            out = subprocess.run([sys.executable, __file__, "--child-step", "--steps", str(steps)], env=env, cwd=REPO,
-                                 check=True, capture_output=True, text=True).stdout
+            cmd = [sys.executable, "-m", "benchmarks.bench_training", "--child-step", "--steps", str(steps)]
+            out = subprocess.run(cmd, env=env, cwd=REPO, check=True, capture_output=True, text=True).stdout
             times[flag].append(json.loads(out.strip().splitlines()[-1])["ms_per_step"])
     on, off = float(np.median(times["1"])), float(np.median(times["0"]))
     print(f"### oneDNN on and off (default model, float32; median of {pairs} alternated child processes)\n")
@@ -203,9 +199,8 @@ def cpu_report(args) -> list[dict]:
         rows += onednn_ab(args.onednn_pairs, args.steps)
     if args.profile_steps:
         print("### Where a training step's time goes (default model, float32, TF profiler; op types by total time)\n")
-        config = _config(presets[0])
-        data, _ = _batch(config)
-        _, fit = _fit_model(config, "float32", False, 1)
+        data, _ = _batch(_config(presets[0]))
+        _, fit = _fit_model(presets[0], "float32", False, 1)
         totals = profile_step(fit, data, args.profile_steps)
         print(op_type_table(totals, conv32))
         first = rows[0]  # the default model's default variant

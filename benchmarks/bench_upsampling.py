@@ -1,6 +1,6 @@
 """Nearest vs bilinear upsampling in the decoder: float vs int8 accuracy and int8 latency.
 
-    .venv/bin/python benchmarks/bench_upsampling.py [--epochs 4] [--size 64]   (~5-10 min on 2 shared cores)
+    .venv/bin/python -m benchmarks.bench_upsampling [--epochs 4] [--size 64]   (~5-10 min on 2 shared cores)
 
 The same small model (``unet_mobilenetv2`` preset, only ``upsampling`` differs) is trained briefly on
 the synthetic data with the same seed, then QAT fine-tuned and exported to int8 (uint8 IO). Both are
@@ -15,6 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import doc_sections
+
+SCRIPT = "benchmarks/bench_upsampling.py"  # its section's owner in the markers (export.preset_table keeps it)
 
 
 def _data(split: str, count: int, size: int, seed: int):
@@ -83,12 +87,8 @@ def main() -> int:
             f"{args.epochs} float + {args.qat_epochs} QAT epochs")
     print(f"({note})")
     if args.out:
-        write_section(Path(args.out), render_section(results, note, args.size))
+        doc_sections.write_section(Path(args.out), SCRIPT, "", render_section(results, note, args.size))
     return 0
-
-
-BEGIN = "<!-- begin: benchmarks/bench_upsampling.py (measured; keras-depth models keeps this section) -->"
-END = "<!-- end: benchmarks/bench_upsampling.py -->"
 
 
 def render_section(results: dict, note: str, size: int) -> str:
@@ -96,7 +96,8 @@ def render_section(results: dict, note: str, size: int) -> str:
     import os
 
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    lines = [BEGIN, "## Upsampling: nearest vs bilinear (measured)", "",
+    begin, end = doc_sections.markers(SCRIPT)
+    lines = [begin, "## Upsampling: nearest vs bilinear (measured)", "",
              f"Written by `benchmarks/bench_upsampling.py` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"this machine (2 cores shared with other jobs, load average {load} at the end). {note}. "
              "`unet_mobilenetv2`, only `upsampling` differs; int8 = QAT model converted full-integer (uint8 IO). "
@@ -106,18 +107,8 @@ def render_section(results: dict, note: str, size: int) -> str:
     for k, r in results.items():
         lines.append(f"| {k} | {r['float']['abs_rel']:.4f} | {r['qat_keras']['abs_rel']:.4f} | {r['int8']['abs_rel']:.4f} | "
                      f"{r['int8_abs_rel_increase']:+.4f} | {r['int8_vs_qat_abs_rel']:+.4f} | {r['float']['delta1']:.3f} | {r['int8']['delta1']:.3f} | {r['int8_ms']:.2f} ms |")
-    lines += ["", END]
+    lines += ["", end]
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.is_file() else ""
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-    print(f"wrote the measured section of {path}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Kill -9, for real: ``keras-depth train`` killed with SIGKILL at random moments, re-run until it ends.
 
-    .venv/bin/python benchmarks/chaos_train.py --runs 10 --kills 3 --seed 0 --out runs/chaos   (~25 min on 2 cores)
-    .venv/bin/python benchmarks/chaos_train.py --runs 2 --kills 2 --workers 2 --out runs/chaos2
+    .venv/bin/python -m benchmarks.chaos_train --runs 10 --kills 3 --seed 0 --out runs/chaos   (~25 min on 2 cores)
+    .venv/bin/python -m benchmarks.chaos_train --runs 2 --kills 2 --workers 2 --out runs/chaos2
 
 Each run starts ``keras-depth train`` on a small config (the quickstart_local model, 4 epochs of 4
 steps) as a subprocess and kills it ``--kills`` times, each kill seeded and of one of two kinds:
@@ -33,8 +33,10 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import REPO, doc_sections
+
 DOC = REPO / "docs" / "reliability.md"
+SCRIPT = "benchmarks/chaos_train.py"  # the owner of its sections in the doc's markers
 EPOCH_BEGIN = re.compile(r"^Epoch (\d+)/(\d+)")
 EPOCH_END = re.compile(r"^\s*\d+/\d+ - .*\bloss: ")
 MODES = ("timer", "checkpoint")
@@ -249,13 +251,10 @@ def markdown(s: dict, command: str) -> list[str]:
 
 def write_doc(path: Path, workers: int, body: list[str]) -> None:
     """Replace this benchmark's section of ``path`` (created if absent); the rest is not ours."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import doc_sections
-
     name = f"--workers {workers}" if workers > 1 else ""
-    begin, end = doc_sections.markers("benchmarks/chaos_train.py", name)
+    begin, end = doc_sections.markers(SCRIPT, name)
     title = "## Kill -9 during training" + (f", {workers} workers" if workers > 1 else "") + " (measured)"
-    doc_sections.write_section(path, "benchmarks/chaos_train.py", name, "\n".join([begin, title, "", *body, end]))
+    doc_sections.write_section(path, SCRIPT, name, "\n".join([begin, title, "", *body, end]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1")
     start = time.time()
-    command = " ".join(["benchmarks/chaos_train.py", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python -m benchmarks.chaos_train", *(argv if argv is not None else sys.argv[1:])])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     runs = []

@@ -23,4 +23,4 @@ def write_section(path: Path, script: str, name: str, text: str, title: str = ""
     else:
         doc = doc.rstrip("\n") + "\n\n" + text + "\n"
     atomic_write_text(path, doc)
-    print(f"wrote the {name} section of {path}")
+    print(f"wrote the {name + ' ' if name else ''}section of {path}")

@@ -7,7 +7,7 @@
 #   bash benchmarks/gpu_check.sh                 # venv in .venv-gpu, 60 timed steps per variant
 #   VENV=/path/to/venv STEPS=100 bash benchmarks/gpu_check.sh
 #
-# The Python part is `benchmarks/bench_training.py --device gpu`; tests/test_gpu_check.py runs the
+# The Python part is `python -m benchmarks.bench_training --device gpu`; tests/test_gpu_check.py runs the
 # same code path on a CPU (`--check`), so CI covers the policy, the XLA step and the float32 save.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +26,4 @@ fi
 export TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=2
 "$VENV/bin/python" -c 'import tensorflow as tf, sys; g = tf.config.list_physical_devices("GPU"); print("GPUs:", g); sys.exit(0 if g else "error: TensorFlow sees no GPU")'
 mkdir -p runs
-time timeout 420 "$VENV/bin/python" benchmarks/bench_training.py --device gpu --steps "$STEPS" --json "${OUT:-runs/gpu_check.json}"
+time timeout 420 "$VENV/bin/python" -m benchmarks.bench_training --device gpu --steps "$STEPS" --json "${OUT:-runs/gpu_check.json}"

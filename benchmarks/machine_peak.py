@@ -1,7 +1,7 @@
 """The machine's measured peak: GFLOP/s of a large matmul and of a 3x3 convolution, in float32 and
 bfloat16 (and float16 on a GPU), through TensorFlow on this process's devices.
 
-    .venv/bin/python benchmarks/machine_peak.py            # prints the table
+    .venv/bin/python -m benchmarks.machine_peak            # prints the table
     from benchmarks.machine_peak import measure_peaks     # {("conv3x3", "float32"): GFLOP/s, ...}
 
 A training step's "fraction of peak" divides its FLOP/s by the conv3x3 figure of the same dtype: a
@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import keras_depth  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+import keras_depth  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 
 # (what, shape): matmul n x n x n; conv3x3 batch 8, 48x48, 64 -> 64 channels (a decoder-sized layer).
 MATMUL_N = {"cpu": 1024, "gpu": 8192}

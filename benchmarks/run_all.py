@@ -1,12 +1,14 @@
-"""``make bench``: every benchmark script, one after the other (never two TensorFlow jobs at once,
+"""``make bench``: every benchmark module, one after the other (never two TensorFlow jobs at once,
 which inflates timings on a 2-core machine), with the machine and its load printed at the top.
 The printed figures are also written to ``docs/benchmarks.md`` as a report: a script whose stdout
 starts with the line ``<!-- output: markdown -->`` prints markdown (tables, image links into
 ``docs/img/``), which goes in as is; any other script's output goes in a code block.
 
-    .venv/bin/python benchmarks/run_all.py            # the full run
-    .venv/bin/python benchmarks/run_all.py --quick    # smaller sizes, a few minutes
-    .venv/bin/python benchmarks/run_all.py --only bench_models,bench_synthetic
+    .venv/bin/python -m benchmarks.run_all            # the full run
+    .venv/bin/python -m benchmarks.run_all --quick    # smaller sizes, a few minutes
+    .venv/bin/python -m benchmarks.run_all --only bench_models,bench_synthetic
+
+Each benchmark runs in its own process, ``python -m benchmarks.NAME``, from the repository root.
 """
 from __future__ import annotations
 
@@ -20,8 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchmarks import REPO
 
 # name -> (full-run arguments, quick-run arguments); each script prints its own figures.
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
@@ -40,7 +41,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
 }
 OPT_IN = ("chaos_train",)  # run only when named in --only
 MARKDOWN = "<!-- output: markdown -->"  # a script's first stdout line: the rest is markdown
-PEAK = "machine_peak"  # benchmarks/machine_peak.py, when present: fp32 matmul and conv3x3 peaks, at the top
+PEAK = "machine_peak"  # benchmarks.machine_peak, when present: fp32 matmul and conv3x3 peaks, at the top
 
 
 def machine_line() -> str:
@@ -70,17 +71,18 @@ def default_names() -> list[str]:
 
 
 def has_machine_peak() -> bool:
-    sys.path.insert(0, str(HERE))
-    try:
-        return importlib.util.find_spec(PEAK) is not None
-    finally:
-        sys.path.remove(str(HERE))
+    return importlib.util.find_spec(f"benchmarks.{PEAK}") is not None
+
+
+def command(name: str, extra: list[str]) -> str:
+    """The line that runs benchmark ``name`` by hand, as the report shows it."""
+    return " ".join(["python", "-m", f"benchmarks.{name}", *extra])
 
 
 def run_script(name: str, extra: list[str]) -> tuple[str, int, float]:
-    """(stdout, plus stderr when it failed; exit code; seconds) of ``benchmarks/NAME.py EXTRA``."""
-    cmd = [sys.executable, str(HERE / f"{name}.py"), *extra]
-    print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+    """(stdout, plus stderr when it failed; exit code; seconds) of ``python -m benchmarks.NAME EXTRA``."""
+    cmd = [sys.executable, "-m", f"benchmarks.{name}", *extra]
+    print(f"== {name}: {command(name, extra)}", flush=True)
     t = time.time()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     out = proc.stdout + (proc.stderr if proc.returncode else "")
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.only and has_machine_peak():  # once, at the top, even if BENCHMARKS lists it too
         names = [n for n in names if n != PEAK]
         out, rc, _ = run_script(PEAK, [])
-        sections.append("Machine peak (`benchmarks/machine_peak.py`):\n\n" + section_body(out))
+        sections.append(f"Machine peak (`{command(PEAK, [])}`):\n\n" + section_body(out))
         if rc:
             failed.append(PEAK)
     for name in names:
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if rc:
             failed.append(name)
         sections.append(f"## {name} ({status}, {seconds:.0f} s, load after: {os.getloadavg()[0]:.2f})\n\n"
-                        f"`{' '.join([f'benchmarks/{name}.py', *extra])}`\n\n{section_body(out)}")
+                        f"`{command(name, extra)}`\n\n{section_body(out)}")
     if args.out:
         from keras_depth.io import atomic_write_text
 

@@ -1,16 +1,14 @@
 """Third-party ("peer") models that we evaluate and benchmark beside ours, each given a manifest.
 
 The peer files live in ``../shared/anchors`` and are never copied into the project: a manifest is
-generated here from what their PROVENANCE.md verified, and written beside a symlink when a tool
-needs a ``model.tflite`` + ``model.json`` pair.
+generated here from what their PROVENANCE.md verified.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
-from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, write_manifest
+from export.manifest import InputSpec, Manifest, OutputSpec, Quantization
 from keras_depth.errors import UsageError
 from keras_depth.paths import shared_path
 
@@ -83,17 +81,3 @@ def peer_manifest(name: str) -> Manifest:
     peer_path(name)
     return PEERS[name][1]()
 
-
-def stage_peer(name: str, out_dir: str | os.PathLike) -> Path:
-    """``out_dir/<name>.tflite`` (a symlink to the shared file) with its manifest JSON beside it."""
-    src = peer_path(name)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    link = out / f"{name}.tflite"
-    manifest = PEERS[name][1]()
-    manifest.model_file = link.name
-    write_manifest(manifest, link)
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(src)
-    return link

@@ -28,6 +28,7 @@ from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
 from keras_depth.models.quantize_configs import custom_objects, fixed_range_output_config, quantize_config_for
+from keras_depth.training.artifacts import history_floats
 from keras_depth.training.callbacks import save_model_atomic
 from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.label_check import check_training_labels
@@ -118,11 +119,6 @@ def fused_float_layers(model: keras.Model, float_layers: Sequence[str]) -> set[s
             name = consumers[name][0]
             keep.add(name)
     return keep
-
-
-def batchnorm_layers(model: keras.Model) -> list:
-    """The BatchNormalization layers of ``model``, also those inside tfmot's QuantizeWrapper."""
-    return [inner for _, inner in _batchnorm_holders(model)]
 
 
 def _batchnorm_holders(model: keras.Model) -> list[tuple]:
@@ -275,7 +271,7 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
             callbacks=[stop],
             verbose=verbose,
         )
-    return qat_model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return qat_model, history_floats(hist.history)
 
 
 def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:

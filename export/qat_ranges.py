@@ -17,7 +17,6 @@ its QAT validation loss went NaN, so it stays opt-in.
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import numpy as np
 
@@ -66,13 +65,3 @@ def calibrate_qat_ranges(qat_model: keras.Model, model: keras.Model, images: np.
         ranges[n] = (lo[n], hi[n])
     return ranges
 
-
-def range_summary(qat_model: keras.Model) -> Optional[dict[str, float]]:
-    """The mean width and the mean share of negative values of the moving-average ranges (a quick
-    check that they are no longer tfmot's [-6, 6])."""
-    variables = range_variables(qat_model)
-    if not variables:
-        return None
-    mins = np.array([float(np.mean(d["min"].numpy())) for d in variables.values()])
-    maxs = np.array([float(np.mean(d["max"].numpy())) for d in variables.values()])
-    return {"ranges": len(variables), "mean_min": float(mins.mean()), "mean_max": float(maxs.mean())}

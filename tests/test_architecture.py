@@ -76,3 +76,47 @@ def test_keras_is_imported_only_through_kerasapi():
     offenders = [str(p.relative_to(REPO)) for d in (*PACKAGES, "tests", "benchmarks") for p in (REPO / d).rglob("*.py")
                  if p.name != "kerasapi.py" and direct.search(p.read_text())]
     assert not offenders, f"Keras imported directly (use keras_depth.kerasapi): {offenders}"
+
+
+def test_no_public_definition_without_a_caller_outside_tests():
+    from tools.dead_code import dead_code
+
+    dead = dead_code(REPO)
+    assert not dead, ("public functions or methods that nothing outside tests/ calls (python -m tools.dead_code; "
+                      "remove them, or move a test-only helper into tests/):\n" + "\n".join(dead))
+
+
+def test_dead_code_allowlist_names_only_definitions_without_callers():
+    """An allowed entry that gained a caller, or whose definition is gone, is taken out of the list."""
+    from tools.dead_code import ALLOWED, dead_code
+
+    assert sorted(line.split()[-1] for line in dead_code(REPO, allowed={})) == sorted(ALLOWED)
+
+
+def test_dead_code_check_reports_what_only_tests_docs_or_dead_code_call(tmp_path):
+    from tools.dead_code import dead_code
+
+    root = tmp_path / "tree"
+    for folder in ("keras_depth", "export", "benchmarks", "tools", "tests"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(REPO / "pyproject.toml", root)
+    _append(root / "keras_depth" / "geometry.py", "\n".join([
+        "def uncalled(x):",
+        '    """Also reachable as ``only_by_tests(x)`` and ``geometry.only_by_tests``: prose, no call."""',
+        "    return only_by_dead_code(x) + uncalled(x - 1)",  # its own recursion is no caller
+        "def only_by_dead_code(x):",
+        "    return x",
+        "def only_by_tests(x):",
+        "    return x",
+        "class Scale:",
+        "    def unused_method(self):",
+        "        return 1",
+        "    def used_method(self):",
+        "        return 2",
+        "__all__ = ['only_by_tests']",
+    ]))
+    _append(root / "export" / "manifest.py", "USED = __import__('keras_depth.geometry').geometry.Scale().used_method()")
+    (root / "tests" / "test_geometry_calls.py").write_text("from keras_depth.geometry import only_by_tests\n\n"
+                                                           "def test_it():\n    assert only_by_tests(1) == 1\n")
+    dead = sorted(line.split()[-1] for line in dead_code(root))
+    assert dead == ["Scale.unused_method", "only_by_dead_code", "only_by_tests", "uncalled"]

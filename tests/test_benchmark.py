@@ -9,7 +9,7 @@ import pytest
 
 import keras_depth.cli as cli
 from export.benchmark import markdown, resize_model
-from export.peers import stage_peer
+from peer_fixtures import stage_peer  # tests/ is on sys.path under pytest's default import mode
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"

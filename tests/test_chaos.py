@@ -1,4 +1,4 @@
-"""benchmarks/chaos_train.py with 2 kills: one the instant a checkpoint file appears (mid-save), one
+"""``python -m benchmarks.chaos_train`` with 2 kills: one the instant a checkpoint file appears (mid-save), one
 at a random moment; the re-runs complete the configured epochs, nothing is lost or corrupted, and the
 model loads and exports to int8 TFLite."""
 from __future__ import annotations
@@ -25,7 +25,7 @@ SMALL = ["model.name=tiny_unet_half", "model.params={}", "data.image_size=[32, 3
 def test_training_survives_two_sigkills(tmp_path):
     out = tmp_path / "chaos"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "chaos_train.py"), "--runs", "1", "--kills", "2", "--epochs", "2",
+        [sys.executable, "-m", "benchmarks.chaos_train", "--runs", "1", "--kills", "2", "--epochs", "2",
          "--steps", "1", "--modes", "checkpoint,timer", "--window", "2", "6", "--seed", "0", "--out", str(out), "--doc", "",
          *[a for o in SMALL for a in ("--set", o)]],
         cwd=REPO, capture_output=True, text=True, timeout=900)

@@ -1,13 +1,12 @@
-"""benchmarks/gpu_check.sh: the shell script parses, and its Python entry (bench_training.py
---device gpu) runs on this CPU with ``--check``: the real trainer for a few steps at 32x32 (on the
-smallest U-Net, tiny_unet_half, whose XLA compile takes seconds, not minutes) with
-mixed_bfloat16 and XLA, so CI covers the GPU check's code path."""
+"""benchmarks/gpu_check.sh: the shell script parses, and its Python entry (``python -m
+benchmarks.bench_training --device gpu``) runs on this CPU with ``--check``: the real trainer for a
+few steps at 32x32 (on the smallest U-Net, tiny_unet_half, whose XLA compile takes seconds, not
+minutes) with mixed_bfloat16 and XLA, so CI covers the GPU check's code path."""
 from __future__ import annotations
 
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,12 @@ def test_gpu_check_script_parses_and_names_the_cuda_wheels():
     script = ROOT / "benchmarks" / "gpu_check.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text()
-    assert 'tensorflow[and-cuda]==2.21.*' in text and "bench_training.py --device gpu" in text
+    assert 'tensorflow[and-cuda]==2.21.*' in text and "-m benchmarks.bench_training --device gpu" in text
     assert 'gpu = ["tensorflow[and-cuda]' in (ROOT / "pyproject.toml").read_text()
 
 
 @pytest.mark.slow
 def test_gpu_check_code_path_on_cpu(tmp_path):
-    sys.path.insert(0, str(ROOT))
     from benchmarks.bench_training import main
     from keras_depth.kerasapi import keras
 

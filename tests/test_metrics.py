@@ -176,10 +176,15 @@ def _packed(gt, mask, semantics=0):
     return pack_target(gt, mask, np.full([gt.shape[0]], semantics, np.int32)).numpy()
 
 
+def depth_metrics(alignment: str = "none") -> list:
+    """Every metric of METRIC_NAMES as a Keras metric."""
+    from keras_depth.metrics.keras_metrics import METRIC_CLASSES
+
+    return [METRIC_CLASSES[m](alignment=alignment) for m in METRIC_NAMES]
+
+
 @pytest.mark.parametrize("alignment", ["none", "median"])
 def test_keras_metrics_match_numpy_eagerly(alignment):
-    from keras_depth.metrics.keras_metrics import depth_metrics
-
     gt, pred, mask = _batch()
     y_true = _packed(gt, mask)
     want = compute_metrics(gt, pred, mask, alignment=alignment)
@@ -216,7 +221,6 @@ def test_keras_metrics_skip_affine_disparity_samples():
 
 def test_keras_metrics_inside_compiled_evaluate():
     from keras_depth.kerasapi import keras
-    from keras_depth.metrics.keras_metrics import depth_metrics
 
     gt, pred, mask = _batch(seed=2, n=5)
     # The model passes channel 0 of its input through, so its prediction is known exactly.

@@ -8,7 +8,9 @@ import pytest
 import tensorflow as tf
 
 from keras_depth.data.augment import augment_sample
-from keras_depth.data.mixing import mix_datasets, mix_from_config
+from keras_depth.config import config_from_dict
+from keras_depth.data.mixing import mix_datasets
+from keras_depth.data.pipeline import raw_dataset
 from keras_depth.errors import UsageError
 from keras_depth.spec import AFFINE_DISPARITY, METRIC, RELATIVE
 
@@ -50,12 +52,12 @@ def test_different_sizes_need_out_size_and_bad_weights_are_usage_errors():
         mix_datasets([a, b], [0, 0], out_size=[4, 4])
 
 
-def test_mix_from_config_with_real_readers(shared_data):
+def test_configured_datasets_mix_with_real_readers(shared_data):
     entries = [
         {"type": "kitti_depth", "path": str(shared_data / "rgbd/kitti_annotated"), "weight": 1},
         {"type": "middlebury", "path": str(shared_data / "stereo/middlebury2006_aloe"), "left": "aloeL.jpg",
          "disparity": "aloeGT.png", "calib": None, "weight": 1},
     ]
-    ds = mix_from_config(entries, out_size=[16, 16], seed=3)
+    ds = raw_dataset(config_from_dict({"seed": 3, "data": {"image_size": [16, 16], "val": entries}}), "val")
     sem = {int(s["semantics"]) for s in ds.take(12).as_numpy_iterator()}
     assert sem == {METRIC, AFFINE_DISPARITY}

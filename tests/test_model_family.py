@@ -111,19 +111,6 @@ def test_disparity_head_range():
     assert 1 / 8.0 - 1e-6 <= y.min() and y.max() <= 1 / 0.5 + 1e-6
 
 
-def test_multiscale_wrapper_wraps_the_flat_inference_model():
-    from keras_depth.models.multiscale import build_training_model
-
-    m = build_model("unet_mobilenetv2", (64, 64, 3))
-    n_layers = len(m.layers)
-    t = build_training_model(m, scales=(8, 4, 2))
-    assert [tuple(o.shape) for o in t.outputs] == [(None, 64, 64, 1)] * 4
-    assert len(m.layers) == n_layers  # the inference graph is untouched
-    assert t.get_layer("dec0_conv") is m.get_layer("dec0_conv")  # shared weights
-    x = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
-    np.testing.assert_allclose(t.predict(x, verbose=0)[0], m.predict(x, verbose=0), atol=1e-6)
-
-
 def test_default_upsampling_is_nearest():
     # Chosen from benchmarks/bench_upsampling.py (docs/models.md): bilinear costs int8 accuracy and time.
     m = build_model("unet_mobilenetv2", (64, 64, 3))

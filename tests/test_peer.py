@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from export.manifest import read_manifest, write_manifest
-from export.peers import fastdepth_manifest, peer_path, stage_peer
+from export.peers import fastdepth_manifest, peer_path
 from keras_depth.cli import main
 from keras_depth.evaluation.eval_sets import nyu_fastdepth_sample
 from keras_depth.metrics.depth_metrics import compute_metrics
+from peer_fixtures import stage_peer  # tests/ is on sys.path under pytest's default import mode
 
 pytestmark = pytest.mark.shared  # every test here reads the peer model and its sample from ../shared
 

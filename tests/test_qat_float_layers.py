@@ -98,7 +98,8 @@ def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze,
     trainable weights, so the wrapper is frozen too); unfrozen, Adam moves them. Afterwards the
     QAT model saves to HDF5 and reloads with the same output (a frozen BN inside the wrapper, left
     frozen, made h5py refuse a duplicated weight name)."""
-    from export.qat import batchnorm_layers, frozen_batchnorm, load_qat_model, make_qat_model, save_qat_run
+    from export.qat import frozen_batchnorm, load_qat_model, make_qat_model, save_qat_run
+    from keras_depth.kerasapi import tfmot
 
     rng = np.random.default_rng(1)
     # Inputs far from the initial statistics (mean 0, variance 1): a training-mode BN moves its moving
@@ -107,7 +108,9 @@ def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze,
     ys = xs.mean(-1, keepdims=True) / 4.0
     model = conv_bn_relu_model()
     qat = make_qat_model(model)
-    bns = batchnorm_layers(qat)
+    wrapper = tfmot().quantization.keras.QuantizeWrapper
+    inner = [l.layer if isinstance(l, wrapper) else l for l in qat.layers]
+    bns = [l for l in inner if isinstance(l, keras.layers.BatchNormalization)]
     assert sorted(l.name for l in bns) == ["bn_a", "bn_b", "bn_c"]
     before = {l.name: (l.moving_mean.numpy().copy(), l.moving_variance.numpy().copy()) for l in bns}
     affine = {l.name: (l.gamma.numpy().copy(), l.beta.numpy().copy()) for l in bns}

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from keras_depth import spec
 from keras_depth.data import registry, synthetic
 from keras_depth.data.synthetic import Camera, Light, Material, Plane, Scene, Sphere, cache, frames
+from keras_depth.data.synthetic.renderer import stereo_frame
 from keras_depth.errors import UsageError
 
 H = W = 32
@@ -103,7 +104,8 @@ def test_cylinder_and_box_front_faces():
 def test_stereo_disparity_and_warp_on_textured_wall():
     # fx * B / Z = 32 * 0.25 / 2 = 4 px exactly, so right pixel x - 4 sees left pixel x's point.
     z0, fx, baseline = 2.0, 32.0, 0.25
-    pair = synthetic.render_stereo(_facing_wall_scene(z0), _axis_camera(fx, 24, 48), baseline)
+    scene, cam = _facing_wall_scene(z0), _axis_camera(fx, 24, 48)
+    pair = stereo_frame(synthetic.render(scene, cam), synthetic.render(scene, cam.translated((baseline, 0.0, 0.0))), fx, baseline)
     for disp, depth in ((pair.disparity, pair.depth), (pair.disparity_right, pair.depth_right)):
         np.testing.assert_allclose(disp, fx * baseline / depth, rtol=1e-5)
     np.testing.assert_allclose(pair.disparity, 4.0, rtol=1e-4)
@@ -199,7 +201,7 @@ def test_bad_arguments_name_the_argument():
     with pytest.raises(UsageError, match="count.*0"):
         synthetic.build_cache("unused", "train", 0, H, W, 0)
     with pytest.raises(UsageError, match="baseline"):
-        synthetic.render_stereo(_facing_wall_scene(2.0), _axis_camera(), 0.0)
+        synthetic.render_stereo_frame(0, 0, H, W, baseline=0.0)
 
 
 # ---------------------------------------------------------------- cache and tf.data

@@ -99,3 +99,22 @@ def test_copy_weights_moves_the_twins_weights_into_the_float32_model(model):
     cb.on_epoch_end(0)
     for a, b in zip(clone.get_weights(), twin.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_build_fit_model_builds_and_compiles_what_train_fits():
+    """train and the training benchmark build through build_fit_model: float32 fits the model itself,
+    a precision or XLA setting its twin; both compiled with the config's steps_per_execution and BN
+    momentum, and the global policy float32 again after precision_policy."""
+    from keras_depth.training.trainer import build_fit_model
+
+    base = ["model.name=tiny_unet_half", "model.params={}", "data.image_size=[32, 32]",
+            "train.batchnorm_momentum=0.9", "train.steps_per_execution=3"]
+    with precision_policy():
+        model, fit = build_fit_model(load_config(None, base), 10)
+    assert fit is model and int(fit._steps_per_execution.numpy()) == 3
+    assert {l.momentum for l in model.layers if isinstance(l, layers.BatchNormalization)} == {0.9}
+    with precision_policy():
+        model, fit = build_fit_model(load_config(None, [*base, "train.precision=mixed_bfloat16", "train.jit_compile=true"]), 10)
+    conv = [next(l for l in m.layers if isinstance(l, layers.Conv2D)) for m in (model, fit)]
+    assert fit is not model and [c.compute_dtype for c in conv] == ["float32", "bfloat16"]
+    assert int(fit._steps_per_execution.numpy()) == 3 and keras.mixed_precision.global_policy().name == "float32"

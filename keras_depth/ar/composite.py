@@ -41,10 +41,3 @@ def composite(background: np.ndarray, scene_depth: np.ndarray, obj: Rendered) ->
     out = bg.copy()
     out[visible] = blend(obj.rgba[visible], bg[visible])
     return out, visible
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two boolean masks (1.0 when both are empty)."""
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
-    union = np.count_nonzero(a | b)
-    return 1.0 if union == 0 else np.count_nonzero(a & b) / union

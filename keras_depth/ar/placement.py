@@ -1,9 +1,8 @@
 """Where the virtual object goes, and how relative depth is made metric enough to occlude it.
 
 A relative-depth model knows disparity only up to scale and shift (MiDaS), so each frame is aligned
-to metric references, ``metric_disparity = scale * relative_disparity + shift``, the same as
-depth-core's Alignment.kt: least squares in disparity space over two or more points, and for a
-single anchor a scale alone (the median ratio, which for one point is that point's ratio).
+to metric references, ``metric_disparity = scale * relative_disparity + shift``: ``Alignment`` holds
+that map; the fit itself is the one of ``keras_depth.alignment`` (``ar.pipeline`` calls it).
 """
 from __future__ import annotations
 
@@ -11,12 +10,11 @@ import dataclasses
 import math
 import os
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
 from keras_depth.errors import DataError, UsageError
-from keras_depth.geometry import lstsq_scale_shift
 
 # A relative-depth model with only a pixel anchor has no metric reference: the anchor is taken to
 # be this far away, so the object has a size in metres. --distance replaces it with a known value.
@@ -47,10 +45,6 @@ class Alignment:
     def disparity(self, relative_disparity: np.ndarray) -> np.ndarray:
         return (self.scale * np.asarray(relative_disparity, np.float64)).astype(np.float32) + np.float32(self.shift)
 
-    def depth_from_disparity(self, relative_disparity: np.ndarray) -> np.ndarray:
-        """Metric depth ``1 / (scale d + shift)``; NaN where that is not finite and positive."""
-        return disparity_to_depth(self.disparity(relative_disparity))
-
 
 IDENTITY = Alignment(1.0, 0.0)
 
@@ -74,59 +68,6 @@ def sample(values: np.ndarray, x: float, y: float, radius: int = 0) -> Optional[
     win = values[max(0, yi - radius):yi + radius + 1, max(0, xi - radius):xi + radius + 1]
     win = win[np.isfinite(win)]
     return float(np.median(win)) if win.size else None
-
-
-def _usable(points: Iterable[MetricPoint], rel: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for p in points:
-        if not (p.depth > 0 and math.isfinite(p.depth)):
-            continue
-        v = sample(rel, p.x, p.y, radius)
-        if v is None:
-            continue
-        xs.append(v)
-        ys.append(p.depth)
-    return np.array(xs, np.float64), np.array(ys, np.float64)
-
-
-def fit_scale_shift(relative_disparity: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> Alignment:
-    """Least-squares (scale, shift) with ``scale * d[p] + shift ~= 1 / p.depth`` (Alignment.fitScaleShift).
-
-    Points off the map, with invalid depth or a non-finite prediction are skipped; at least two
-    usable points with distinct predictions are needed.
-    """
-    x, depth = _usable(points, relative_disparity, radius)
-    n = len(x)
-    if n < 2:
-        raise UsageError(f"scale/shift fit needs at least 2 valid points, got {n}")
-    # The normal equations' determinant n * sum(x^2) - sum(x)^2 must be clearly non-zero (as in Alignment.kt).
-    sxx = float((x * x).sum())
-    if not n * sxx - float(x.sum()) ** 2 > 1e-12 * n * n * (1 + sxx / n):
-        raise UsageError("scale/shift fit is degenerate: the points' predicted disparities are all equal")
-    scale, shift = lstsq_scale_shift(x, 1.0 / depth)
-    return Alignment(scale, shift)
-
-
-def median_scale(relative_depth: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> float:
-    """The median of ``p.depth / relative_depth[p]`` (Alignment.medianScale): multiply relative depth by it."""
-    d, depth = _usable(points, relative_depth, radius)
-    keep = d > 0
-    if not keep.any():
-        raise UsageError("median scale needs at least 1 valid point")
-    return float(np.median(depth[keep] / d[keep]))
-
-
-def fit_alignment(relative_disparity: np.ndarray, points: Sequence[MetricPoint], radius: int = 0) -> Alignment:
-    """Scale and shift from two or more distinct points; scale alone (shift 0) from one.
-
-    One point fixes only one degree of freedom: scale-only is the choice that keeps disparity 0 at
-    infinity. Raises :class:`UsageError` when no point is usable.
-    """
-    x, _ = _usable(points, relative_disparity, radius)
-    if len(x) >= 2 and np.ptp(x) > 1e-6 * max(float(np.abs(x).max()), 1e-12):
-        return fit_scale_shift(relative_disparity, points, radius)
-    rel_depth = depth_to_disparity(relative_disparity)
-    return Alignment(1.0 / median_scale(rel_depth, points, radius), 0.0)
 
 
 def load_sparse_points(path: str | os.PathLike) -> dict[Optional[int], list[MetricPoint]]:

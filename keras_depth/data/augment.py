@@ -13,13 +13,13 @@ Monodepth does (Godard et al., CVPR 2017, Sec. 3.5), so the left view stays the 
 Randomness (``seed``):
 - ``None``: fresh random draws on every call (also per element inside ``Dataset.map``);
 - an int or a shape-[2] integer tensor: stateless and reproducible -- the same seed gives the same
-  augmentation. Inside ``Dataset.map`` pass a different seed per element, e.g. with
-  :func:`augment_dataset`, which pairs each element with a draw from ``tf.data.Dataset.random``.
+  augmentation. Inside ``Dataset.map`` pass a different seed per element, e.g. a shape-[2] draw
+  from ``tf.data.Dataset.random`` zipped with the dataset.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 import tensorflow as tf
 
@@ -294,7 +294,7 @@ def augment_sample(
       rotation_deg: rotation by U(-rotation_deg, rotation_deg) degrees; 0 disables (never applied to stereo pairs).
       color_jitter: strength in [0, 1) of gamma, brightness and per-channel gain jitter; 0 disables.
       seed: None (fresh draws each call) or an int / shape-[2] int tensor (stateless, reproducible;
-        inside ``Dataset.map`` give each element its own, see :func:`augment_dataset`).
+        inside ``Dataset.map`` give each element its own).
 
     Returns:
       The sample with ``image`` uint8 [h, w, 3], ``depth``/``mask`` float32 [h, w, 1] (static shapes),
@@ -313,14 +313,3 @@ def augment_sample(
         sample = random_color_jitter(sample, float(color_jitter), seed=seeds[3])
     return sample
 
-
-def augment_dataset(dataset: tf.data.Dataset, seed: Optional[int] = None, num_parallel_calls: Any = tf.data.AUTOTUNE,
-                    **augment_kwargs: Any) -> tf.data.Dataset:
-    """``dataset.map(augment_sample)`` with a distinct, reproducible seed per element when ``seed`` is
-    given (a stream from ``tf.data.Dataset.random(seed)``), so a parallel map stays deterministic."""
-    if seed is None:
-        return dataset.map(lambda s: augment_sample(s, **augment_kwargs), num_parallel_calls=num_parallel_calls)
-    seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
-    return tf.data.Dataset.zip((dataset, seeds)).map(
-        lambda s, k: augment_sample(s, seed=k, **augment_kwargs), num_parallel_calls=num_parallel_calls
-    )

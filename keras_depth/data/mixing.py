@@ -71,20 +71,3 @@ def mix_datasets(
     return tf.data.Dataset.sample_from_datasets(prepared, weights=[x / total for x in w], seed=seed,
                                                 stop_on_empty_dataset=False)
 
-
-def mix_from_config(entries: Sequence[dict[str, Any]], out_size: Optional[Sequence[int]] = None, seed: Optional[int] = None,
-                    transform: Optional[Callable[[dict], dict]] = None, **context: Any) -> tf.data.Dataset:
-    """Build each ``{type, weight, ...options}`` entry through the registry and mix them by weight
-    (default weight 1). ``context`` (``strict``, ``cache_dir``, ``seed``) goes to the builders."""
-    from keras_depth.data.registry import build_dataset
-
-    if not entries:
-        raise UsageError("data: expected at least one dataset entry")
-    datasets, weights = [], []
-    for e in entries:
-        weight = e.get("weight", 1.0) if isinstance(e, dict) else 1.0
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-            raise UsageError(f"dataset entry {e!r}: weight must be a number >= 0")
-        datasets.append(build_dataset(e, seed=seed, **context))
-        weights.append(float(weight))
-    return mix_datasets(datasets, weights, seed, out_size=out_size, transform=transform)

@@ -19,10 +19,6 @@ DATASETS: Registry[DatasetBuilder] = Registry(
 register_dataset = DATASETS.register
 
 
-def dataset_names() -> list[str]:
-    return DATASETS.names()
-
-
 def build_dataset(entry: dict[str, Any], **context: Any) -> tf.data.Dataset:
     """A dataset of raw samples (docs/contracts.md section 1) from one config entry.
 

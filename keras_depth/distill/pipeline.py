@@ -149,8 +149,4 @@ def _load_float(out: Path, unsafe: bool = False):
     return load_trained_model(_need(out / "model.keras", "train"), unsafe=unsafe)
 
 
-def report_json(report: dict) -> str:
-    return json.dumps(report, indent=2, sort_keys=True, default=str)
-
-
-__all__ = ["DistillRun", "STAGES", "check_stages", "prepare", "report_json", "run_distill"]
+__all__ = ["DistillRun", "STAGES", "check_stages", "prepare", "run_distill"]

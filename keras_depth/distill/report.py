@@ -131,10 +131,15 @@ def format_report(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def report_json(report: dict) -> str:
+    """The report as JSON, with what JSON cannot encode (a Path) as its str()."""
+    return json.dumps(report, indent=2, sort_keys=True, default=str)
+
+
 def write_report(report: dict, out: Path) -> Path:
     if not isinstance(report, dict):
         raise UsageError("distill report: nothing to write")
-    atomic_write_text(Path(out) / "distill_report.json", json.dumps(report, indent=2, sort_keys=True, default=str))
+    atomic_write_text(Path(out) / "distill_report.json", report_json(report))
     path = Path(out) / "distill_report.md"
     atomic_write_text(path, format_report(report))
     return path

@@ -165,15 +165,3 @@ METRIC_CLASSES: dict[str, type[DepthMetric]] = {
     "delta3": Delta3,
 }
 
-
-def depth_metrics(
-    alignment: str = "none",
-    min_depth: float | None = None,
-    max_depth: float | None = None,
-    prediction: str = "depth",
-) -> list[DepthMetric]:
-    """All METRIC_NAMES as Keras metrics, for ``model.compile(metrics=depth_metrics())``."""
-    return [
-        METRIC_CLASSES[m](alignment=alignment, min_depth=min_depth, max_depth=max_depth, prediction=prediction)
-        for m in METRIC_NAMES
-    ]

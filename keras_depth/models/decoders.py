@@ -1,8 +1,8 @@
 """Decoders: each maps the encoder taps (1/2 .. 1/32, fine to coarse) to a full-resolution feature map.
 
-Stage ``i`` names its layers ``dec{i}_*``, and the last layer of a stage is its output, so a training
-wrapper can find the per-scale features (``multiscale.decoder_stage_outputs``) without the inference
-graph carrying anything extra.
+Stage ``i`` names its layers ``dec{i}_*``, and the last layer of a stage is its output: the stereo
+trainer takes its per-scale disparities from those layers by name (``training.stereo``), so the
+inference graph carries nothing extra.
 """
 from __future__ import annotations
 

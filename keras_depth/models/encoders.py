@@ -23,10 +23,6 @@ def get_encoder(name: str) -> Encoder:
     return ENCODERS.get(name)
 
 
-def encoder_names() -> list[str]:
-    return ENCODERS.names()
-
-
 @register_encoder("mobilenetv2")
 def mobilenetv2_encoder(inputs, alpha: float = 0.35, weights: Optional[str] = None) -> list:
     """MobileNetV2 (Sandler et al. 2018). Taps: the expand activations at 1/2, 1/4, 1/8, 1/16 and the

@@ -34,17 +34,6 @@ def rotation_to_axis_angle(r: np.ndarray) -> np.ndarray:
     return vee * (angle / s if s > 1e-8 else 1.0)
 
 
-def axis_angle_to_rotation(v: np.ndarray) -> np.ndarray:
-    """Rodrigues' formula."""
-    v = np.asarray(v, np.float64)
-    angle = np.linalg.norm(v)
-    if angle < 1e-12:
-        return np.eye(3)
-    k = v / angle
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
-
-
 def normals_from_depth(depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     """Unit normals [H, W, 3] in camera coordinates (x right, y down, z forward), facing the camera,
     from depth [H, W] (z-depth) and intrinsics (fx, fy, cx, cy; pixel centres at ``+0.5``); central

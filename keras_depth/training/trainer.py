@@ -51,8 +51,8 @@ SUPERVISED_MODES = ("supervised-metric", "relative")
 STEREO_MODE = "self-supervised-stereo"
 MODES = (*SUPERVISED_MODES, STEREO_MODE, DEMON_MODE)
 # load_trained_model: runs are read back through this module (export, evaluate, benchmark).
-__all__ = ["MODES", "TrainResult", "TrainingDiverged", "check_mode", "compile_model", "load_trained_model", "loss_terms",
-           "steps_per_epoch", "train", "training_metrics"]
+__all__ = ["MODES", "TrainResult", "TrainingDiverged", "build_fit_model", "check_mode", "compile_model",
+           "load_trained_model", "loss_terms", "steps_per_epoch", "train", "training_metrics"]
 
 
 def check_mode(config: Config) -> DepthSpec:
@@ -122,6 +122,27 @@ def compile_model(model: keras.Model, config: Config, steps_per_epoch: int, epoc
                   steps_per_execution=steps_per_execution)
 
 
+def build_fit_model(config: Config, steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
+    """(the inference model, the model that ``fit`` trains) of ``config``, compiled for
+    ``steps_per_epoch`` steps: the model itself, its mixed-precision / XLA twin (``train.precision``,
+    ``train.jit_compile``) or, in stereo mode, the ``StereoTrainer`` around it.
+
+    Call it inside the strategy's scope and ``precision_policy()``: the model is built in float32,
+    then the global policy is set to ``train.precision`` for the twin and Keras' loss scaling."""
+    t = config.train
+    precision = resolve_precision(t)
+    model = build_model_from_config(config.model, config.data.image_size)
+    keras.mixed_precision.set_global_policy(precision)
+    set_batchnorm_momentum(model, t.batchnorm_momentum)
+    fit_model = model
+    if t.mode == STEREO_MODE:
+        fit_model = build_stereo_trainer(model, DepthSpec.from_dict(config.model.spec), t.stereo)
+    elif needs_twin(precision, t.jit_compile):
+        fit_model = training_twin(model, precision, t.jit_compile)
+    compile_model(fit_model, config, steps_per_epoch, t.epochs, t.learning_rate, t.steps_per_execution)
+    return model, fit_model
+
+
 def steps_per_epoch(config: Config, split: str, override: Optional[int]) -> int:
     if override:
         return int(override)
@@ -170,20 +191,9 @@ def _fit(config: Config, spec: DepthSpec, stereo: bool, strategy: tf.distribute.
     if is_multiworker(strategy):
         train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
     steps = steps_per_epoch(config, "train", config.train.steps_per_epoch)
-
-    t = config.train
-    precision = resolve_precision(t)
-    twin = needs_twin(precision, t.jit_compile)
     with strategy.scope():
-        model = build_model_from_config(config.model, config.data.image_size)  # float32: precision_policy
-        keras.mixed_precision.set_global_policy(precision)  # for the twin and Keras' loss scaling
-        set_batchnorm_momentum(model, t.batchnorm_momentum)
-        fit_model = model
-        if stereo:
-            fit_model = build_stereo_trainer(model, spec, t.stereo)
-        elif twin:
-            fit_model = training_twin(model, precision, t.jit_compile)
-        compile_model(fit_model, config, steps, t.epochs, t.learning_rate, t.steps_per_execution)
+        model, fit_model = build_fit_model(config, steps)
+    twin = fit_model is not model and not stereo
 
     xs, ys = _summary_batch(config, stereo)
     chief = strategy.extended.should_checkpoint

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -236,14 +236,6 @@ def _is_ok(ok: tf.Tensor, sample: dict) -> tf.Tensor:
 
 def _drop_ok(ok: tf.Tensor, sample: dict) -> dict:
     return sample
-
-
-def iterate_checked(name: str, records: Sequence[Record], load: Loader, *, strict: bool = False, stereo: bool = False) -> Iterator[dict[str, Any]]:
-    """The same samples as :func:`records_dataset`, as numpy dicts in Python (no TensorFlow)."""
-    for i in range(len(records)):
-        sample = load_checked(name, records, load, i, strict, stereo)
-        if sample is not None:
-            yield sample
 
 
 def report_missing(name: str, path: str, reason: str, strict: bool) -> None:

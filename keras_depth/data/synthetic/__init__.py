@@ -20,7 +20,7 @@ from typing import Any
 
 from keras_depth.data.synthetic.cache import build_cache, cache_params, cache_path, load_cache
 from keras_depth.data.synthetic.frames import DEFAULT_BASELINE, render_frame, render_stereo_frame, render_trajectory
-from keras_depth.data.synthetic.renderer import render, render_depth, render_stereo
+from keras_depth.data.synthetic.renderer import render
 from keras_depth.data.synthetic.sampling import (
     CAMERA_HEIGHT_RANGE_M, FOV_RANGE_DEG, MAX_DEPTH, MIN_DEPTH, SPLITS, CameraRanges, frame_rng, random_camera,
     random_scene,
@@ -36,8 +36,8 @@ __all__ = [
     "Box", "Camera", "CameraRanges", "Cylinder", "DEFAULT_BASELINE", "FIELDS", "FOV_RANGE_DEG", "Frame",
     "GENERATOR_VERSION", "CAMERA_HEIGHT_RANGE_M", "Light", "MAX_DEPTH", "MIN_DEPTH", "Material", "Plane", "SPLITS",
     "Scene", "Sphere", "StereoFrame", "build_cache", "cache_params", "cache_path", "frame_rng", "intrinsics_for_fov",
-    "load_cache", "look_pose", "random_camera", "random_scene", "render", "render_depth", "render_frame",
-    "render_stereo", "render_stereo_frame", "render_trajectory", "room_planes", *_DATASETS,
+    "load_cache", "look_pose", "random_camera", "random_scene", "render", "render_frame",
+    "render_stereo_frame", "render_trajectory", "room_planes", *_DATASETS,
 ]
 
 

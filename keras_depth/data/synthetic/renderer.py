@@ -7,7 +7,6 @@ from keras_depth.data.synthetic.raycast import Cast, cast
 from keras_depth.data.synthetic.scene import Camera, Scene
 from keras_depth.data.synthetic.schema import Frame, StereoFrame, disparity
 from keras_depth.data.synthetic.shading import shade, to_uint8
-from keras_depth.errors import UsageError
 
 
 def shade_cast(scene: Scene, camera: Camera, rays: Cast) -> Frame:
@@ -23,12 +22,6 @@ def render(scene: Scene, camera: Camera) -> Frame:
     return shade_cast(scene, camera, cast(scene, camera))
 
 
-def render_depth(scene: Scene, camera: Camera) -> np.ndarray:
-    """z-depth in metres, float32 [H, W]; 0 where a ray hits nothing (an open scene). No shading."""
-    rays = cast(scene, camera)
-    return np.where(rays.ids >= 0, rays.t, 0).astype(np.float32).reshape(camera.height, camera.width)
-
-
 def stereo_frame(left: Frame, right: Frame, fx: float, baseline: float) -> StereoFrame:
     """The pair of two views rendered ``baseline`` metres apart along the left camera's x axis."""
     return StereoFrame(
@@ -36,11 +29,3 @@ def stereo_frame(left: Frame, right: Frame, fx: float, baseline: float) -> Stere
         right.image, right.depth, disparity(left.depth, fx, baseline), disparity(right.depth, fx, baseline),
         float(baseline),
     )
-
-
-def render_stereo(scene: Scene, camera: Camera, baseline: float) -> StereoFrame:
-    """Render ``camera`` (left) and its rectified right partner ``baseline`` metres to its right."""
-    if not baseline > 0:
-        raise UsageError(f"stereo baseline: expected > 0 metres, got {baseline!r}")
-    right = render(scene, camera.translated((baseline, 0.0, 0.0)))
-    return stereo_frame(render(scene, camera), right, camera.fx, baseline)

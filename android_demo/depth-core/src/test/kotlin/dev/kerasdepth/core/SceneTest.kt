@@ -64,42 +64,6 @@ class SmoothingTest {
     }
 }
 
-class AlignmentTest {
-    @Test
-    fun leastSquaresRecoversScaleAndShift() {
-        val w = 8
-        val h = 6
-        val rel = FloatArray(w * h) { 0.1f + 0.02f * it }
-        val scale = 2.5
-        val shift = 0.3
-        val points = listOf(3, 10, 17, 29, 44).map { i -> MetricPoint(i % w, i / w, (1.0 / (scale * rel[i] + shift)).toFloat()) } +
-            MetricPoint(100, 0, 1f) + MetricPoint(0, 0, Float.NaN) // off the map, invalid: both skipped
-        val a = Alignment.fitScaleShift(rel, w, h, points)
-        assertEquals(scale, a.scale, 1e-5)
-        assertEquals(shift, a.shift, 1e-5)
-        val depth = a.depthFromDisparity(rel)
-        assertEquals(1.0 / (scale * rel[20] + shift), depth[20].toDouble(), 1e-5)
-        assertTrue(Alignment(-1.0, 0.0).depthFromDisparity(floatArrayOf(1f))[0].isNaN())
-    }
-
-    @Test
-    fun fitNeedsTwoDistinctPoints() {
-        val rel = floatArrayOf(0.5f, 0.5f, 1f, 1f)
-        assertRejects("at least 2") { Alignment.fitScaleShift(rel, 2, 2, listOf(MetricPoint(0, 0, 1f))) }
-        assertRejects("degenerate") { Alignment.fitScaleShift(rel, 2, 2, listOf(MetricPoint(0, 0, 1f), MetricPoint(1, 0, 2f))) }
-    }
-
-    @Test
-    fun medianScaleIgnoresAnOutlier() {
-        val rel = floatArrayOf(1f, 2f, 4f, 0.5f)
-        val pts = listOf(MetricPoint(0, 0, 3f), MetricPoint(1, 0, 6f), MetricPoint(2, 0, 12f), MetricPoint(3, 0, 50f))
-        assertEquals(3.0, Alignment.medianScale(rel, 2, 2, pts.take(3)), 1e-9)
-        assertEquals(3.0, Alignment.medianScale(rel, 2, 2, pts.take(2) + pts[3] + pts[2] + MetricPoint(0, 1, 3f)), 1e-9)
-        assertEquals(6.0, Alignment.medianScale(rel, 2, 2, listOf(MetricPoint(1, 1, 3f))), 1e-9) // one anchor
-        assertRejects("at least 1") { Alignment.medianScale(rel, 2, 2, emptyList()) }
-    }
-}
-
 class CubeTest {
     private val k = Intrinsics.fromHorizontalFov(100, 80, 90.0)
 
