@@ -160,6 +160,20 @@ def read_pfm(path: PathLike) -> np.ndarray:
     return np.ascontiguousarray(arr[::-1]).astype(np.float32)
 
 
+def write_pfm(path: PathLike, array: np.ndarray, little_endian: bool = True) -> None:
+    """Write a float map as PFM (bottom row first), e.g. to hand disparity to other tools."""
+    arr = np.asarray(array, np.float32)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    header = b"PF" if arr.ndim == 3 else b"Pf"
+    h, w = arr.shape[:2]
+    scale = -1.0 if little_endian else 1.0
+    body = np.ascontiguousarray(arr[::-1]).astype("<f4" if little_endian else ">f4").tobytes()
+    from keras_depth.io import atomic_write_bytes
+
+    atomic_write_bytes(path, header + b"\n%d %d\n%s\n" % (w, h, repr(scale).encode()) + body)
+
+
 def _sintel_header(path: PathLike, data: bytes) -> None:
     if len(data) < 4 or abs(float(np.frombuffer(data[:4], "<f4")[0]) - SINTEL_TAG) > 1e-3:
         raise DataError(f"{path}: not a Sintel file (expected the 'PIEH' tag {SINTEL_TAG})")
