@@ -44,7 +44,7 @@ QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 def val_arrays(config, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Held-out images float [N, h, w, 3] in [0, 1], depth [N, h, w] and valid mask [N, h, w]."""
     from keras_depth.data.pipeline import make_dataset
-    from keras_depth.target import unpack_target
+    from keras_depth.packed_target import unpack_target
 
     xs, ds, ms = [], [], []
     for x, y in make_dataset(config, "val", batch_size=1, training=False, repeat=False).take(limit):

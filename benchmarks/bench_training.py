@@ -72,7 +72,7 @@ def _config(preset: str, overrides: tuple = (), size: int = 0, train_count: int 
 def _fit_model(config, precision: str, jit_compile: bool, steps_per_execution: int):
     """The model that ``train`` would fit under these settings, compiled as ``train`` compiles it."""
     from keras_depth.models import build_model_from_config
-    from keras_depth.training.speed import needs_twin, precision_policy, training_twin
+    from keras_depth.training.precision import needs_twin, precision_policy, training_twin
     from keras_depth.training.trainer import compile_model
 
     with precision_policy():

@@ -101,7 +101,7 @@ class TrainConfig:
     warmup_epochs: float = 0.5
     losses: list = dataclasses.field(default_factory=lambda: [{"name": "silog", "weight": 1.0}, {"name": "l1", "weight": 0.1}])
     # float32 | mixed_bfloat16 | mixed_float16: the dtype layers compute in while training (variables,
-    # the head and the losses stay float32; the saved model is float32). keras_depth.training.speed.
+    # the head and the losses stay float32; the saved model is float32). keras_depth.training.precision.
     precision: str = "float32"
     mixed_precision: bool = False  # older spelling: true = precision mixed_float16
     jit_compile: bool = False  # XLA-compile forward, loss and optimizer step (metrics stay outside)

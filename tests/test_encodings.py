@@ -66,7 +66,7 @@ def test_log_depth_head_starts_at_the_geometric_middle_and_spans_the_log_range()
 def test_losses_and_metrics_read_a_log_depth_output():
     from keras_depth.losses.depth_losses import L1Loss, to_depth
     from keras_depth.losses.ssi import disparity_inputs
-    from keras_depth.target import pack_target
+    from keras_depth.packed_target import pack_target
 
     depth = np.array([[[[0.5], [2.0]], [[4.0], [8.0]]]], np.float32)
     y_true = pack_target(depth, np.ones_like(depth), np.zeros((1,), np.int32))

@@ -9,7 +9,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_depth.target import pack_target
+from keras_depth.packed_target import pack_target
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
 from keras_depth.losses import (

@@ -8,7 +8,7 @@ import pytest
 
 from keras_depth.kerasapi import keras
 from keras_depth.spec import DepthSpec
-from keras_depth.target import pack_target
+from keras_depth.packed_target import pack_target
 
 
 @pytest.mark.parametrize("kind,semantics,output,expected", [

@@ -34,7 +34,7 @@ _MODULES = ("keras", "tf_keras", "keras_depth", "tensorflow_model_optimization",
 def allowed_classes(scope: Any = None) -> set[str]:
     """Class names a model file may hold: Keras's (minus ``CODE_CLASSES``), keras-depth's registered
     ones, and those of ``scope`` (a ``keras.utils.custom_object_scope``)."""
-    import keras_depth.models.quantize_configs  # noqa: F401  (registers keras-depth's layers)
+    import keras_depth.models.layers  # noqa: F401  (registers keras-depth's layers)
     from keras_depth.kerasapi import keras
 
     namespaces = (keras.layers, keras.initializers, keras.regularizers, keras.constraints)

@@ -43,7 +43,7 @@ from keras_depth.training.demon_training import DEMON_MODE, train_demon
 from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
 from keras_depth.training.label_check import check_training_labels
 from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
-from keras_depth.training.speed import CopyWeights, needs_twin, precision_policy, resolve_precision, training_twin
+from keras_depth.training.precision import CopyWeights, needs_twin, precision_policy, resolve_precision, training_twin
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by_data, writing_dir
 
