@@ -27,19 +27,13 @@ from keras_depth.data.pipeline import make_dataset
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
-from keras_depth.models.quantize_configs import custom_objects, fixed_range_output_config, quantize_config_for
-from keras_depth.training.callbacks import save_model_atomic
+from keras_depth.models.io import quantize_scope, save_qat_model
+from keras_depth.models.quantize_configs import fixed_range_output_config, quantize_config_for
 from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.label_check import check_training_labels
-from keras_depth.training.safe_loading import load_trained_model
 from keras_depth.training.strategy import get_strategy
 from keras_depth.spec import DepthSpec
 from keras_depth.training.trainer import SUPERVISED_MODES, compile_model, steps_per_epoch
-
-
-def quantize_scope():
-    """tfmot's scope plus our custom layers and their QuantizeConfig (to load QAT models)."""
-    return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
 def make_qat_model(model: keras.Model, float_layers: Sequence[str] = (),
@@ -141,7 +135,7 @@ def frozen_batchnorm(model: keras.Model, enabled: bool = True) -> Iterator[list]
     builds, and its ``trainable_weights`` ignores ``trainable``: so a frozen BN alone still trained its
     gamma and beta (and those steps moved the output's global scale: docs/export.md), and they are
     taken out of that list too, then put back. On exit the layers are trainable again: left frozen, the
-    wrapper lists gamma and beta twice, which the HDF5 writer of ``save_qat_run`` refuses ("name already
+    wrapper lists gamma and beta twice, which the HDF5 writer of ``save_qat_model`` refuses ("name already
     exists"). Yields the frozen BN layers (none unless ``enabled``)."""
     holders = _batchnorm_holders(model) if enabled else []
     kept = []
@@ -237,11 +231,6 @@ def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representa
     return convert_selective_ptq(float_twin(qat_model, model), representative, names, io_dtype, output_range)
 
 
-def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
-    """A QAT model written by ``save_qat_run``, checked like every model file (``safe_loading``)."""
-    return load_trained_model(path, unsafe=unsafe, scope=quantize_scope())
-
-
 def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tuple[keras.Model, dict]:
     """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history. In the
     supervised modes it learns ``model``'s own prediction (``qat.target: float_model``,
@@ -279,11 +268,9 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
 
 
 def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
-    """Write the QAT model (loadable with ``load_qat_model``) and its history beside the float model."""
-    # HDF5: tfmot's QuantizeLayer does not reload from the .keras format (its variables are saved
-    # under other names and load_model refuses them), while HDF5 round-trips exactly.
+    """Write the QAT model (loadable with ``keras_depth.models.io.load_qat_model``) and its history
+    beside the float model."""
     path = Path(out_dir) / "model_qat.h5"
-    with quantize_scope():
-        save_model_atomic(qat_model, path)
+    save_qat_model(qat_model, path)
     atomic_write_text(Path(out_dir) / "history_qat.json", json.dumps(history, indent=2))
     return path

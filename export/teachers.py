@@ -151,7 +151,7 @@ def _keras_teacher(spec: TeacherSpec, where: str, num_threads: int, unsafe: bool
             raise UsageError(f"{where}.input_size: required for a SavedModel teacher")
         hw = tuple(spec.input_size)
     else:
-        from keras_depth.training.artifacts import load_trained_model
+        from keras_depth.models.io import load_trained_model
 
         model = load_trained_model(path, unsafe=unsafe)
         if len(model.inputs) != 1:

@@ -73,7 +73,8 @@ def test_training_with_precise_bn_saves_the_recomputed_statistics(tmp_path):
     same run without it keeps momentum-0.99 statistics still near their initial values after 4 steps."""
     from keras_depth.config import load_config
     from keras_depth.data.pipeline import make_dataset
-    from keras_depth.training.trainer import load_trained_model, train
+    from keras_depth.models.io import load_trained_model
+    from keras_depth.training.trainer import train
 
     def run(name, n):
         cfg = load_config(LOCAL, [f"output_dir={tmp_path / name}", f"data.cache_dir={tmp_path / 'cache'}",

@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
                      "our files run at their own size only")
         resolutions = []
     if resolutions:
-        from export.qat import load_qat_model
-        from keras_depth.training.safe_loading import load_trained_model, require_depth_model
+        from keras_depth.models.io import load_qat_model
+        from keras_depth.models.io import load_trained_model, require_depth_model
 
         variants = csv_list(args.variants) if args.variants else list(e.variants)
         model = require_depth_model(load_trained_model(src / "model.keras", unsafe=args.unsafe), src / "model.keras")

@@ -67,7 +67,7 @@ def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:
     """Every model file's one-line error (missing, empty, truncated, code-carrying, not a depth model,
     a manifest of another model) before the evaluation's heavy imports."""
     from export.runtime import TFLiteDepthEstimator
-    from keras_depth.training.safe_loading import precheck_model_file
+    from keras_depth.models.io import precheck_model_file
 
     for ref in models + tflites:
         path, _, manifest = ref.partition("=")

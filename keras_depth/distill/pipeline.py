@@ -79,7 +79,7 @@ def prepare(config: Config, log: Callable[[str], None] = print, unsafe: bool = F
 def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = True,
                 log: Callable[[str], None] = print, unsafe: bool = False) -> dict:
     """Run ``stages`` of the pipeline; the report dict (also written as distill_report.json/.md).
-    ``unsafe``: load model files without the check of ``keras_depth.training.safe_loading``."""
+    ``unsafe``: load model files without the check of ``keras_depth.models.io``."""
     stages = check_stages(stages)
     out = Path(config.output_dir)
     log("[label] teacher pseudo-labels on the unlabelled frames")
@@ -107,7 +107,7 @@ def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = T
         save_qat_run(qat_model, hist, out)
         run.seconds["qat"] = time.time() - t
     if "export" in stages:
-        from export.qat import load_qat_model
+        from keras_depth.models.io import load_qat_model
         from export.variants import export_variants
 
         model = model or _load_float(out, unsafe)
@@ -144,7 +144,7 @@ def _need(path: Path, stage: str) -> Path:
 
 
 def _load_float(out: Path, unsafe: bool = False):
-    from keras_depth.training.trainer import load_trained_model
+    from keras_depth.models.io import load_trained_model
 
     return load_trained_model(_need(out / "model.keras", "train"), unsafe=unsafe)
 

@@ -24,7 +24,7 @@ from keras_depth.evaluation.variant_id import VariantId
 from keras_depth.geometry import resize_rgb
 from keras_depth.kerasapi import keras
 from keras_depth.spec import DepthSpec, decode_output
-from keras_depth.training.safe_loading import load_trained_model, require_depth_model
+from keras_depth.models.io import load_trained_model, require_depth_model
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # uint8 RGB [h, w, 3] -> depth [h, w]
 
@@ -87,7 +87,7 @@ def load_model(ref: str, config: Config, num_threads: int = 2, unsafe: bool = Fa
     ``MODEL.tflite=MANIFEST.json``, a Keras file (``.keras``/``.h5``), or a SavedModel folder (with
     ``manifest.json`` inside). Each is checked against its manifest before it scores anything
     (``keras_model_spec`` for Keras files; ``TFLiteDepthEstimator`` for TFLite files); ``unsafe``:
-    load Keras files without the check of ``keras_depth.training.safe_loading``."""
+    load Keras files without the check of ``keras_depth.models.io``."""
     if ref.startswith("peer:"):
         name = ref[5:]
         path, manifest = peer_path(name), peer_manifest(name)

@@ -34,7 +34,7 @@ from keras_depth.losses import LOSSES, build_loss
 from keras_depth.metrics.keras_metrics import AbsRel, Delta1
 from keras_depth.models import build_model_from_config
 from keras_depth.spec import DepthSpec
-from keras_depth.training.artifacts import TrainResult, load_trained_model, save_trained_model
+from keras_depth.training.artifacts import TrainResult, save_trained_model
 from keras_depth.training.batchnorm import (recompute_batchnorm_statistics, set_batchnorm_momentum,
                                             synchronized_batchnorm)
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
@@ -50,9 +50,8 @@ from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by
 SUPERVISED_MODES = ("supervised-metric", "relative")
 STEREO_MODE = "self-supervised-stereo"
 MODES = (*SUPERVISED_MODES, STEREO_MODE, DEMON_MODE)
-# load_trained_model: runs are read back through this module (export, evaluate, benchmark).
-__all__ = ["MODES", "TrainResult", "TrainingDiverged", "check_mode", "compile_model", "load_trained_model", "loss_terms",
-           "steps_per_epoch", "train", "training_metrics"]
+__all__ = ["MODES", "TrainResult", "TrainingDiverged", "check_mode", "compile_model", "loss_terms", "steps_per_epoch",
+           "train", "training_metrics"]
 
 
 def check_mode(config: Config) -> DepthSpec:
