@@ -68,7 +68,7 @@ def scores(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, spec) -> dict:
 
 
 def tflite_depth(path: Path, xs: np.ndarray) -> np.ndarray:
-    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     with TFLiteDepthEstimator(path, num_threads=2) as est:
         return np.stack([est.predict_depth(np.round(x * 255).astype(np.uint8)) for x in xs]).astype(np.float32)
@@ -76,7 +76,7 @@ def tflite_depth(path: Path, xs: np.ndarray) -> np.ndarray:
 
 def xnnpack_partitions(path: Path) -> int:
     """DELEGATE nodes the XNNPACK delegate adds (0: it took nothing; each is one delegated partition)."""
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     return sum(op["op_name"] == "DELEGATE" for op in load_interpreter(Path(path), num_threads=2)._get_ops_details())
 
@@ -95,7 +95,7 @@ def run_encoding(kind: str, args, out_root: Path, log) -> dict:
     from export.qat import convert_int8_qat, run_qat
     from export.variants import export_variants, write_tflite
     from export.model_manifest import build_manifest
-    from export.latency import measure_latency
+    from keras_depth.runtime.latency import measure_latency
     from export.op_report import op_report
     from keras_depth.config import load_config
     from keras_depth.spec import DepthSpec

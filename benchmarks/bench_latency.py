@@ -95,8 +95,8 @@ def main() -> int:
     runs = 8 if args.quick else args.runs
     threads = [int(t) for t in args.threads.split(",")]
     from export.benchmark import peak_memory_mib, peers_resized_to
-    from export.latency import fit_latency_slope, measure_latency
-    from export.peers import FASTDEPTH, PYDNET, peer_path
+    from keras_depth.runtime.latency import fit_latency_slope, measure_latency
+    from keras_depth.runtime.peers import FASTDEPTH, PYDNET, peer_path
     from export.preset_table import convert_preset
 
     t0 = time.perf_counter()

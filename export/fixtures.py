@@ -1,7 +1,7 @@
 """Golden fixtures for the Android ``depth-core`` JVM tests, written from a real exported model.
 
 The Kotlin core must turn camera pixels into the same input tensor, and the model's raw output
-into the same depth, as ``export.runtime.TFLiteDepthEstimator`` does; the fixtures pin that down:
+into the same depth, as ``keras_depth.runtime.tflite.TFLiteDepthEstimator`` does; the fixtures pin that down:
 
 - ``manifest.json``: the model's manifest, verbatim (the Kotlin parser reads the real thing);
 - ``preprocess.json``: small synthetic ARGB frames (one smaller than the model input, which cv2
@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest, write_manifest
-from export.runtime import TFLiteDepthEstimator, load_interpreter
+from export.manifest import write_manifest
+from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest
+from keras_depth.runtime.tflite import TFLiteDepthEstimator, load_interpreter
 from keras_depth.geometry import resize_rgb
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.kerasapi import keras, tf

@@ -80,7 +80,7 @@ def output_tensor_quantization(tflite: bytes) -> tuple[str, float, int]:
     """(dtype, scale, zero_point) of the model's integer output tensor: the output itself, or, for a
     float32 output dequantized inside the graph (int8_float_out, int16x8), the DEQUANTIZE's input.
     ("float32", 0.0, 0) when the output is computed in float."""
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     it = load_interpreter(tflite, num_threads=1, delegates=False)
     details = {t["index"]: t for t in it.get_tensor_details()}

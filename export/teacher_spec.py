@@ -6,7 +6,7 @@ channel order and output index. Kinds:
 
 - ``tflite``: a ``.tflite`` file run with ai-edge-litert; our own exports carry a manifest that
   supplies everything but the kind;
-- ``peer``: a third-party TFLite model of ``export.peers`` (``path`` is its name), with the
+- ``peer``: a third-party TFLite model of ``keras_depth.runtime.peers`` (``path`` is its name), with the
   manifest generated from its PROVENANCE.md;
 - ``onnx``: an ``.onnx`` file run with onnxruntime (NCHW or NHWC, read from its input shape);
 - ``keras``: a ``.keras`` file or a SavedModel folder;
@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from export.runtime import normalize_rgb
+from keras_depth.runtime.tflite import normalize_rgb
 from keras_depth.errors import UsageError
 from keras_depth.spec import SEMANTICS_CODES
 

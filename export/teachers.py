@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from export.manifest import Manifest, read_manifest
-from export.peers import PEERS, peer_manifest, peer_path
+from keras_depth.runtime.manifest import Manifest, read_manifest
+from keras_depth.runtime.peers import PEERS, peer_manifest, peer_path
 from export.teacher_spec import (Teacher, TeacherSpec, _input_layout, _norm, _output_map, fingerprint_path,
                                  label_domain)
 from keras_depth.errors import DataError, UsageError
@@ -21,7 +21,7 @@ from keras_depth.errors import DataError, UsageError
 PRECOMPUTED_EXTS = (".npy", ".pfm", ".png")
 
 def _tflite_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     if spec.kind == "peer":
         path, manifest = peer_path(spec.path), peer_manifest(spec.path)
@@ -144,7 +144,7 @@ def _keras_teacher(spec: TeacherSpec, where: str, num_threads: int, unsafe: bool
     if path.is_dir():
         if not (path / "saved_model.pb").is_file():
             raise UsageError(f"{path}: not a SavedModel folder (no saved_model.pb)")
-        from export.saved_model import saved_model_predict
+        from keras_depth.runtime.saved_model import saved_model_predict
 
         forward = saved_model_predict(path)
         if spec.input_size is None:

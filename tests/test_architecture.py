@@ -46,10 +46,18 @@ def test_upward_import_breaks_the_layers_contract(tmp_path):
     assert "keras_depth.models is not allowed to import export" in proc.stdout, proc.stdout[-3000:]
 
 
+def test_runtime_cannot_import_training(tmp_path):
+    root = _copy_tree(tmp_path)
+    _append(root / "keras_depth" / "runtime" / "tflite.py", "import keras_depth.training.trainer  # deliberate: runtime above training")
+    proc = _lint(root)
+    assert proc.returncode != 0
+    assert "keras_depth.runtime is not allowed to import keras_depth.training" in proc.stdout, proc.stdout[-3000:]
+
+
 def test_import_cycle_breaks_the_acyclic_contract(tmp_path):
     root = _copy_tree(tmp_path)
-    # export.runtime imports export.manifest; the reverse closes a cycle inside one layer.
-    _append(root / "export" / "manifest.py", "import export.runtime  # deliberate cycle")
+    # export.variants imports export.parity; the reverse closes a cycle inside one layer.
+    _append(root / "export" / "parity.py", "import export.variants  # deliberate cycle")
     proc = _lint(root)
     assert proc.returncode != 0
     assert "No cycles are allowed in export" in proc.stdout, proc.stdout[-3000:]

@@ -236,7 +236,8 @@ def test_bad_teachers_fail_in_one_line_naming_the_file(teacher_files, tmp_path, 
     d = tmp_path / "wrong"
     d.mkdir()
     (d / "t.tflite").write_bytes(teacher_files["tflite"].read_bytes())
-    from export.manifest import InputSpec, Manifest, OutputSpec, write_manifest
+    from export.manifest import write_manifest
+    from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec
 
     write_manifest(Manifest("t.tflite", "float32", InputSpec(64, 64), OutputSpec(64, 64, semantics="relative")), d / "t.tflite")
     msg = _bad(tmp_path, capsys, "--teacher", str(d / "t.tflite"), *f)

@@ -34,7 +34,7 @@ def test_each_kind_decodes_by_hand():
 
 
 def test_manifest_carries_log_depth_with_a_negative_range():
-    from export.manifest import Manifest, InputSpec, OutputSpec
+    from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec
 
     m = Manifest("m.tflite", "float32", InputSpec(8, 8), OutputSpec(8, 8, kind="log_depth", range=[LN(0.25), LN(10.0)]))
     again = Manifest.from_json(m.to_json())

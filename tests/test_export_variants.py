@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.manifest import read_manifest, read_embedded_manifest
+from keras_depth.runtime.manifest import read_embedded_manifest, read_manifest
 from export.op_report import op_report
 from export.parity import PARITY_TOLERANCE
-from export.runtime import TFLiteDepthEstimator, load_interpreter
+from keras_depth.runtime.tflite import TFLiteDepthEstimator, load_interpreter
 from export.variant_names import VARIANTS
 from export.variants import export_variants
 from keras_depth.config import load_config

@@ -203,7 +203,7 @@ def test_static_converter_takes_a_two_input_model():
     """export.converters.static_converter on an image-pair model (demon_pair's kind): both inputs static
     [1, h, w, 3] under their Keras names, dict outputs under theirs, and the TFLite output equals Keras'."""
     from export.converters import convert_float32
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     a, b = keras.Input((8, 8, 3), name="image1"), keras.Input((8, 8, 3), name="image2")
     x = layers.Conv2D(2, 3, padding="same", name="conv")(layers.Concatenate(name="pair")([a, 0.5 * b]))
@@ -230,7 +230,7 @@ def test_static_converter_takes_a_two_input_model():
     assert {k: list(d["shape_signature"]) for k, d in ins.items()} == {"image1": [1, 8, 8, 3], "image2": [1, 8, 8, 3]}
     assert all(d["dtype"] == np.uint8 for d in ins.values())
 
-    from export.manifest import Quantization
+    from keras_depth.runtime.manifest import Quantization
 
     qin = {k: Quantization(*d["quantization"]) for k, d in ins.items()}
     out = runner(image1=qin["image1"].quantize(x1, "uint8"), image2=qin["image2"].quantize(x2, "uint8"))

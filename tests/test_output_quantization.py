@@ -83,7 +83,7 @@ def test_int16x8_runs_int16_activations_and_int8_weights():
     from export.int8_ops import list_ops
     from export.model_manifest import build_manifest
     from export.ptq import convert_int8_ptq
-    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
     model, calib = _model(spec, upsample=True), _calib()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from export.runtime import load_interpreter
+from keras_depth.runtime.tflite import load_interpreter
 from keras_depth.kerasapi import keras
 from keras_depth.spec import DepthSpec
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from export.runtime import TFLiteDepthEstimator
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.ar.composite import composite
 from keras_depth.ar.obj import load_obj
 from keras_depth.ar.pipeline import ScenePipeline

@@ -27,7 +27,7 @@ from typing import Optional
 
 import numpy as np
 
-from export.runtime import TFLiteDepthEstimator
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.ar.composite import composite, visibility_mask
 from keras_depth.ar.demo import depth_range, draw_label
 from keras_depth.ar.pipeline import ScenePipeline

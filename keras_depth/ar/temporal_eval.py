@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from export.runtime import TFLiteDepthEstimator
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.ar.pipeline import ScenePipeline
 from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint
 from keras_depth.ar.temporal import DEFAULT_ALPHA, DEFAULT_STATIC_THRESHOLD, FlickerMeter, TemporalSmoother

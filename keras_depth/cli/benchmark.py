@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--threads: expected positive integers, got {threads}")
     runs = args.runs or e.benchmark_runs
     from export.benchmark import benchmark_models, comparison_sizes, export_at_resolution, input_hw, peers_resized_to, write_benchmark
-    from export.manifest import read_manifest
-    from export.peers import peer_path
+    from keras_depth.runtime.manifest import read_manifest
+    from keras_depth.runtime.peers import peer_path
 
     peers = {f"peer {name}": peer_path(name) for name in (args.peer if args.peer is not None else e.peers)}
     models: dict[str, Path] = {}

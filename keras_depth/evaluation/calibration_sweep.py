@@ -13,7 +13,7 @@ from export.calibration import calibration_summary, representative_images
 from export.model_manifest import build_manifest
 from export.parity import check_parity
 from export.ptq import convert_int8_ptq
-from export.runtime import TFLiteDepthEstimator
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.config import Config
 from keras_depth.evaluation.eval_sets import EvalSet
 from keras_depth.evaluation.protocol import evaluate_predictors, protocol
