@@ -92,7 +92,8 @@ def depth_of(kind: str, out: float) -> float:
 
 def run_encoding(kind: str, args, out_root: Path, log) -> dict:
     from export.output_range import output_quantization
-    from export.qat import convert_int8_qat, run_qat
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import run_qat
     from export.variants import export_variants, write_tflite
     from export.model_manifest import build_manifest
     from keras_depth.runtime.latency import measure_latency

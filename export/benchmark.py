@@ -30,9 +30,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from export.calibration import representative_images
+from keras_depth.data.calibration import representative_images
 from keras_depth.runtime.latency import measure_latency
-from export.qat import make_qat_model
+from keras_depth.training.qat import make_qat_model
 from keras_depth.runtime.tflite import load_interpreter
 from export.variants import export_variants
 from keras_depth.config import Config

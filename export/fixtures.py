@@ -170,7 +170,8 @@ DECODE_LEVELS = (0, 1, 2, 7, 64, 127, 128, 129, 200, 253, 254, 255)
 def decode_cases(min_depth: float = 0.25, max_depth: float = 10.0) -> list[dict]:
     """Per output kind: uint8 and int8 outputs quantized over the pinned output range, and a float32
     output running past both ends of the range (the clip), each -> dequantized -> depth."""
-    from export.output_range import LEVELS, nudged_quantization, pinned_range
+    from export.output_range import LEVELS, nudged_quantization
+    from keras_depth.spec import pinned_range
     from keras_depth.spec import OUTPUT_KINDS, DepthSpec, decode_output
 
     cases = []

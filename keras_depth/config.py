@@ -130,8 +130,8 @@ class QATConfig:
     learning_rate: float = 2e-4
     float_layers: list = dataclasses.field(default_factory=list)  # layer names kept in float
     # Start the activation ranges from the float model's on export.representative_samples calibration
-    # images, not tfmot's [-6, 6] (export/qat_ranges.py). Off by default: on the quickstart it changed
-    # QAT's AbsRel by 0.001 (docs/export.md), and a barely trained model (quickstart_local) gave NaN.
+    # images, not tfmot's [-6, 6] (keras_depth/training/qat_ranges.py). Off by default: on the
+    # quickstart it changed QAT's AbsRel by 0.001 (docs/export.md), and a barely trained model (quickstart_local) gave NaN.
     calibrate_ranges: bool = False
     # BatchNormalization layers run in inference mode (their moving statistics fixed; gamma and beta
     # still train) while QAT fine-tunes (Krishnamoorthi 2018, Sec. 3.2; Jacob et al. 2018): the fake-quant nodes then
@@ -140,8 +140,8 @@ class QATConfig:
     freeze_batchnorm: bool = True
     # float_model | labels: what QAT fine-tunes towards in the supervised modes. float_model: the float
     # model's prediction on each training image, masked like its label (self-distillation,
-    # export/qat_distill.py): labels re-fit the model in a few steps and moved its global scale by a few
-    # per cent (docs/export.md, issue 17).
+    # keras_depth/training/qat_distill.py): labels re-fit the model in a few steps and moved its global
+    # scale by a few per cent (docs/export.md, issue 17).
     target: str = "float_model"
 
 

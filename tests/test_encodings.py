@@ -78,7 +78,8 @@ def test_losses_and_metrics_read_a_log_depth_output():
 
 
 def test_pinned_quantization_by_hand():
-    from export.output_range import depth_step, levels_report, nudged_quantization, pinned_range
+    from export.output_range import depth_step, levels_report, nudged_quantization
+    from keras_depth.spec import pinned_range
 
     # depth 0.25-10 m: TFLite keeps 0 on a level, so [0, 10]: 10/255 m a level, zero point 0 (uint8).
     assert pinned_range((0.25, 10.0)) == (0.0, 10.0)

@@ -100,7 +100,7 @@ def spread_head(model, xs: np.ndarray) -> tuple[float, float, float]:
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
-    from export.qat import make_qat_model
+    from keras_depth.training.qat import make_qat_model
     from keras_depth.models import build_model_from_config
 
     out = tmp_path_factory.mktemp("export")

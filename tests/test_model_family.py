@@ -146,7 +146,8 @@ def test_preset_qat_int8_has_no_float_or_flex_ops(name):
     No Keras fit: training changes the ranges, not which ops the converter emits. Every preset, the
     two-image demon_pair included, goes through the exporter's own converter (convert_int8_qat)."""
     from export.int8_ops import int8_problems, list_ops
-    from export.qat import convert_int8_qat, make_qat_model
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import make_qat_model
 
     model = build_model(name, (32, 32, 3), **SLIM.get(name, {}))
     qat = make_qat_model(model)
@@ -178,7 +179,7 @@ def test_int8_check_catches_a_float_island():
 
     from export.converters import static_converter
     from export.int8_ops import int8_problems, list_ops
-    from export.qat import make_qat_model
+    from keras_depth.training.qat import make_qat_model
 
     c = static_converter(make_qat_model(_small_unet(), float_layers=["c1"]))  # convert_int8_qat's settings
     c.optimizations = [tf.lite.Optimize.DEFAULT]

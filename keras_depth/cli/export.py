@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_depth.models.io import load_trained_model, precheck_model_file, require_depth_model
 
     path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
-    from export.calibration import representative_images
+    from keras_depth.data.calibration import representative_images
     from keras_depth.models.io import load_qat_model
     from export.variants import export_variants
 

@@ -98,7 +98,7 @@ def run_distill(config: Config, stages: Sequence[str] = STAGES, resume: bool = T
         model = train(cfg, resume=resume).model
         run.seconds["train"] = time.time() - t
     if "qat" in stages:
-        from export.qat import run_qat, save_qat_run
+        from keras_depth.training.qat import run_qat, save_qat_run
 
         model = model or _load_float(out, unsafe)
         log("[qat] quantization-aware fine-tuning")

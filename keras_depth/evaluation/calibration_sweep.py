@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from export.calibration import calibration_summary, representative_images
+from keras_depth.data.calibration import calibration_summary, representative_images
 from export.model_manifest import build_manifest
 from export.parity import check_parity
 from export.ptq import convert_int8_ptq

@@ -16,8 +16,8 @@ from typing import Iterator
 import tensorflow as tf
 
 from keras_depth.kerasapi import keras
-from keras_depth.spec import SEMANTICS_CODES, DepthSpec
 from keras_depth.packed_target import pack_target, unpack_target
+from keras_depth.spec import SEMANTICS_CODES, DepthSpec
 
 
 def prediction_target(output: tf.Tensor, spec: DepthSpec) -> tf.Tensor:
