@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         path = write_ranking(rank_layers(model, calib), out)
         print(f"layer ranking by quantization error: {path}")
     if args.calibration_sweep:
-        from keras_depth.evaluation.calibration_sweep import calibration_sweep
+        from export.calibration_sweep import calibration_sweep
         from keras_depth.evaluation.eval_sets import load_eval_set
 
         sizes = [int(n) for n in csv_list(args.calibration_sweep)]
