@@ -18,6 +18,7 @@ import yaml
 
 from keras_depth.config_ranges import validate
 from keras_depth.errors import UsageError
+from keras_depth.teacher_spec import TeacherSpec
 
 
 @dataclasses.dataclass
@@ -179,16 +180,16 @@ class DistillConfig:
     them (mixed with ``data.train``), then QAT, export and an evaluation on real RGB-D frames
     (docs/distill.md)."""
 
-    # Teacher blocks (export.teachers.TeacherSpec): {kind, path, semantics, input_size, ...}.
-    teachers: list = dataclasses.field(default_factory=list)
-    # Frame sources (keras_depth.data.unlabeled): {path: VIDEO|FOLDER|IMAGE|GLOB, every, count, name, weight}.
+    # Teachers; a config file writes each as a mapping {kind, path, semantics, input_size, ...}.
+    teachers: list[TeacherSpec] = dataclasses.field(default_factory=list)
+    # Frame sources (keras_depth.distill.unlabeled): {path: VIDEO|FOLDER|IMAGE|GLOB, every, count, name, weight}.
     sources: list = dataclasses.field(default_factory=list)
     flip_tta: bool = True
     # Pixels where the teacher and its mirrored run disagree by more than this are left out.
     confidence_threshold: float = 0.1
     label_short_side: int = 256  # stored size of the labelled frames (short side, pixels)
     holdout: int = 10  # every holdout-th labelled frame is held out for validation
-    # Student losses; None = the recipe for the teachers' semantics (keras_depth.training.distill_recipe).
+    # Student losses; None = the recipe for the teachers' semantics (keras_depth.distill.recipe).
     losses: typing.Optional[list] = None
     evaluate_real: bool = True  # score teacher and student on ../shared/data/rgbd (when present)
     latency_runs: int = 50  # timed int8 invocations per model (2 threads)
@@ -252,6 +253,9 @@ def _from_dict(cls: type, data: Any, prefix: str) -> Any:
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
             kwargs[name] = _from_dict(hint, value, key)
+        elif typing.get_origin(hint) is list and dataclasses.is_dataclass(item := typing.get_args(hint)[0]):
+            # Such items parse themselves (TeacherSpec.from_dict), with their own one-line errors.
+            kwargs[name] = [item.from_dict(v, f"{key}[{i}]") for i, v in enumerate(_check_type(value, list, key))]
         else:
             kwargs[name] = _check_type(value, hint, key)
     return cls(**kwargs)

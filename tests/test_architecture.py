@@ -38,20 +38,22 @@ def test_contracts_kept_on_the_tree():
     assert "0 broken" in proc.stdout
 
 
-def test_upward_import_breaks_the_layers_contract(tmp_path):
-    root = _copy_tree(tmp_path)
-    _append(root / "keras_depth" / "models" / "blocks.py", "import export.manifest  # deliberate: models above export")
-    proc = _lint(root)
-    assert proc.returncode != 0
-    assert "keras_depth.models is not allowed to import export" in proc.stdout, proc.stdout[-3000:]
+# (file, appended import, what lint-imports says): each arrow points up one or more floors.
+UPWARD = [
+    ("keras_depth/models/blocks.py", "import export.manifest", "keras_depth.models is not allowed to import export"),
+    ("keras_depth/distill/pipeline.py", "import export.variants", "keras_depth.distill is not allowed to import export"),
+    ("keras_depth/runtime/tflite.py", "import keras_depth.training.trainer",
+     "keras_depth.runtime is not allowed to import keras_depth.training"),
+]
 
 
-def test_runtime_cannot_import_training(tmp_path):
+@pytest.mark.parametrize("path, line, message", UPWARD, ids=[m.split(" is ")[0] for _, _, m in UPWARD])
+def test_upward_import_breaks_the_layers_contract(tmp_path, path, line, message):
     root = _copy_tree(tmp_path)
-    _append(root / "keras_depth" / "runtime" / "tflite.py", "import keras_depth.training.trainer  # deliberate: runtime above training")
+    _append(root / path, f"{line}  # deliberate: an upward arrow")
     proc = _lint(root)
     assert proc.returncode != 0
-    assert "keras_depth.runtime is not allowed to import keras_depth.training" in proc.stdout, proc.stdout[-3000:]
+    assert message in proc.stdout, proc.stdout[-3000:]
 
 
 def test_import_cycle_breaks_the_acyclic_contract(tmp_path):
