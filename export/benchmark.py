@@ -30,17 +30,17 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_depth.data.calibration import representative_images
-from keras_depth.runtime.latency import measure_latency
-from keras_depth.training.qat import make_qat_model
-from keras_depth.runtime.tflite import load_interpreter
 from export.variants import export_variants
 from keras_depth.config import Config
+from keras_depth.data.calibration import representative_images
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
-from keras_depth.spec import DepthSpec
 from keras_depth.models import build_model_from_config
+from keras_depth.runtime.latency import measure_latency
+from keras_depth.runtime.tflite import load_interpreter
+from keras_depth.spec import DepthSpec
+from keras_depth.training.qat import make_qat_model
 
 _MEMORY_PROBE = r"""
 import json, sys

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 
 from export.manifest import write_manifest
-from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest
-from keras_depth.runtime.tflite import TFLiteDepthEstimator, load_interpreter
 from keras_depth.geometry import resize_rgb
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.kerasapi import keras, tf
+from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest
+from keras_depth.runtime.tflite import TFLiteDepthEstimator, load_interpreter
 
 FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json", "sparse_alignment.json",
                  "decode.json")
@@ -171,8 +171,7 @@ def decode_cases(min_depth: float = 0.25, max_depth: float = 10.0) -> list[dict]
     """Per output kind: uint8 and int8 outputs quantized over the pinned output range, and a float32
     output running past both ends of the range (the clip), each -> dequantized -> depth."""
     from export.output_range import LEVELS, nudged_quantization
-    from keras_depth.spec import pinned_range
-    from keras_depth.spec import OUTPUT_KINDS, DepthSpec, decode_output
+    from keras_depth.spec import OUTPUT_KINDS, DepthSpec, decode_output, pinned_range
 
     cases = []
     for kind in OUTPUT_KINDS:

@@ -23,11 +23,11 @@ import numpy as np
 
 import keras_depth.models as models_package
 from export.converters import convert_float32
-from keras_depth.runtime.latency import measure_latency
 from export.ptq import convert_int8_ptq
 from keras_depth.kerasapi import keras
 from keras_depth.models import build_model, preset_defaults
 from keras_depth.models.macs import count_macs
+from keras_depth.runtime.latency import measure_latency
 
 # Measured sections that other scripts write into the same page (benchmarks/bench_upsampling.py)
 # start here and are kept as they are: the table is regenerated above them.

@@ -161,8 +161,8 @@ def test_precomputed_folder_teacher(tmp_path):
 
 def _loss(config, depth, pred, semantics: str) -> float:
     from keras_depth.losses import build_loss
-    from keras_depth.spec import SEMANTICS_CODES
     from keras_depth.packed_target import pack_target
+    from keras_depth.spec import SEMANTICS_CODES
     from keras_depth.training.trainer import loss_terms
 
     d = tf.constant(depth[None, ..., None])

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from export.manifest import embed_manifest, write_manifest
-from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_embedded_manifest, read_manifest
-from keras_depth.runtime.metadata import METADATA_NAME, embedded_manifest_text
 from keras_depth.errors import UsageError
+from keras_depth.runtime.manifest import (InputSpec, Manifest, OutputSpec, Quantization, read_embedded_manifest,
+                                          read_manifest)
+from keras_depth.runtime.metadata import METADATA_NAME, embedded_manifest_text
 
 REPO = Path(__file__).resolve().parents[1]
 KOTLIN = REPO / "android_demo" / "depth-core" / "src" / "main" / "kotlin" / "dev" / "kerasdepth" / "core" / "Manifest.kt"
@@ -125,14 +126,14 @@ def test_write_tflite_json_and_embedded_agree_and_fallback(tmp_path, toys):
 
 
 def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
-    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from export.variants import write_tflite
+    from keras_depth.config import load_config
     from keras_depth.evaluation.eval_sets import EvalSet
     from keras_depth.evaluation.predictors import keras_predictor
     from keras_depth.evaluation.protocol import evaluate_predictors
     from keras_depth.evaluation.run import evaluate_run
     from keras_depth.evaluation.variant_id import VariantId
-    from keras_depth.config import load_config
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.spec import DepthSpec
 
     config = load_config(None, [f"output_dir={tmp_path}", "model.spec={kind: depth, semantics: metric, min_depth: 0.01, max_depth: 1.0}",

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from export.manifest import write_manifest
-from keras_depth.runtime.manifest import read_manifest
 from export.peers import stage_peer
-from keras_depth.runtime.peers import fastdepth_manifest, peer_path
 from keras_depth.cli import main
 from keras_depth.evaluation.eval_sets import nyu_fastdepth_sample
 from keras_depth.metrics.depth_metrics import compute_metrics
+from keras_depth.runtime.manifest import read_manifest
+from keras_depth.runtime.peers import fastdepth_manifest, peer_path
 
 pytestmark = pytest.mark.shared  # every test here reads the peer model and its sample from ../shared
 

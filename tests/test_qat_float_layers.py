@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_depth.runtime.tflite import load_interpreter
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.tflite import load_interpreter
 from keras_depth.spec import DepthSpec
 
 SPEC = DepthSpec(min_depth=0.001, max_depth=1.0)
@@ -99,8 +99,8 @@ def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze,
     trainable weights, so the wrapper is frozen too); unfrozen, Adam moves them. Afterwards the
     QAT model saves to HDF5 and reloads with the same output (a frozen BN inside the wrapper, left
     frozen, made h5py refuse a duplicated weight name)."""
-    from keras_depth.training.qat import batchnorm_layers, frozen_batchnorm, make_qat_model, save_qat_run
     from keras_depth.models.io import load_qat_model
+    from keras_depth.training.qat import batchnorm_layers, frozen_batchnorm, make_qat_model, save_qat_run
 
     rng = np.random.default_rng(1)
     # Inputs far from the initial statistics (mean 0, variance 1): a training-mode BN moves its moving

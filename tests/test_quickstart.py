@@ -105,15 +105,14 @@ def test_saved_models_reload_with_the_outputs_the_run_measured(run_dir):
     """The reloaded float model re-scores the held-out set exactly as the in-memory model did during
     the run (report.json); the reloaded QAT model agrees with the int8 QAT TFLite that was converted
     from the in-memory QAT model to within two output quantization steps on almost every pixel."""
-    from keras_depth.models.io import load_qat_model
-    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.config import load_config
     from keras_depth.evaluation.eval_sets import load_eval_set
     from keras_depth.evaluation.predictors import keras_predictor
     from keras_depth.evaluation.protocol import evaluate_predictors
     from keras_depth.evaluation.variant_id import VariantId
+    from keras_depth.models.io import load_qat_model, load_trained_model
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.spec import DepthSpec
-    from keras_depth.models.io import load_trained_model
 
     config = load_config(LOCAL, [f"output_dir={run_dir}", f"data.cache_dir={run_dir.parent / 'cache'}"])
     data = load_eval_set(config, "val")

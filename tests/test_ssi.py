@@ -10,7 +10,6 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_depth.packed_target import pack_target
 from keras_depth.losses import (
     compute_scale_and_shift,
     disparity_inputs,
@@ -22,6 +21,7 @@ from keras_depth.losses import (
     ssi_median_loss,
     ssi_trim_loss,
 )
+from keras_depth.packed_target import pack_target
 from keras_depth.spec import AFFINE_DISPARITY, METRIC, RELATIVE
 
 TOL = 1e-5

@@ -13,7 +13,7 @@ from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
 from keras_depth.models import build_model
 from keras_depth.training.precision import (CopyWeights, RepeatUpsampling, needs_twin, precision_policy,
-                                        resolve_precision, training_twin)
+                                            resolve_precision, training_twin)
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "keras_depth" / "configs" / "quickstart.yaml"
 

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if not threads or any(t < 1 for t in threads):
         raise UsageError(f"--threads: expected positive integers, got {threads}")
     runs = args.runs or e.benchmark_runs
-    from export.benchmark import benchmark_models, comparison_sizes, export_at_resolution, input_hw, peers_resized_to, write_benchmark
+    from export.benchmark import (benchmark_models, comparison_sizes, export_at_resolution, input_hw, peers_resized_to,
+                                  write_benchmark)
     from keras_depth.runtime.manifest import read_manifest
     from keras_depth.runtime.peers import peer_path
 
@@ -51,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
                      "our files run at their own size only")
         resolutions = []
     if resolutions:
-        from keras_depth.models.io import load_qat_model
-        from keras_depth.models.io import load_trained_model, require_depth_model
+        from keras_depth.models.io import load_qat_model, load_trained_model, require_depth_model
 
         variants = csv_list(args.variants) if args.variants else list(e.variants)
         model = require_depth_model(load_trained_model(src / "model.keras", unsafe=args.unsafe), src / "model.keras")

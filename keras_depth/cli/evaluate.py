@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
 def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:
     """Every model file's one-line error (missing, empty, truncated, code-carrying, not a depth model,
     a manifest of another model) before the evaluation's heavy imports."""
-    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.models.io import precheck_model_file
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     for ref in models + tflites:
         path, _, manifest = ref.partition("=")

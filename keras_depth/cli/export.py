@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from keras_depth.models.io import load_trained_model, precheck_model_file, require_depth_model
 
     path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
+    from export.variants import export_variants
     from keras_depth.data.calibration import representative_images
     from keras_depth.models.io import load_qat_model
-    from export.variants import export_variants
 
     e = config.export
     if args.io_dtype:

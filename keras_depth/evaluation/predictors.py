@@ -14,17 +14,17 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_depth.runtime.manifest import read_manifest
-from keras_depth.runtime.peers import peer_manifest, peer_path
-from keras_depth.runtime.tflite import TFLiteDepthEstimator
-from keras_depth.runtime.saved_model import saved_model_predict, saved_model_size_kib
 from keras_depth.config import Config
 from keras_depth.errors import DataError, UsageError
 from keras_depth.evaluation.variant_id import VariantId
 from keras_depth.geometry import resize_rgb
 from keras_depth.kerasapi import keras
-from keras_depth.spec import DepthSpec, decode_output
 from keras_depth.models.io import load_trained_model, require_depth_model
+from keras_depth.runtime.manifest import read_manifest
+from keras_depth.runtime.peers import peer_manifest, peer_path
+from keras_depth.runtime.saved_model import saved_model_predict, saved_model_size_kib
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
+from keras_depth.spec import DepthSpec, decode_output
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # uint8 RGB [h, w, 3] -> depth [h, w]
 

@@ -5,9 +5,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_depth.packed_target import unpack_target
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
+from keras_depth.packed_target import unpack_target
 
 PREDICTIONS = ("depth", "disparity", "log_depth")  # keras_depth.spec.OUTPUT_KINDS
 # Floor for a depth or disparity before log or reciprocal; keeps values and gradients finite.

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_depth.packed_target import unpack_target
 from keras_depth.kerasapi import keras
 from keras_depth.metrics.depth_metrics import ALIGNMENTS, METRIC_NAMES, per_image_metrics
+from keras_depth.packed_target import unpack_target
 from keras_depth.spec import AFFINE_DISPARITY
 
 PREDICTIONS = ("depth", "disparity", "log_depth")  # keras_depth.spec.OUTPUT_KINDS

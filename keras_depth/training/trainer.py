@@ -38,12 +38,12 @@ from keras_depth.training.artifacts import TrainResult, save_trained_model
 from keras_depth.training.batchnorm import (recompute_batchnorm_statistics, set_batchnorm_momentum,
                                             synchronized_batchnorm)
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
-from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.demon_training import DEMON_MODE, train_demon
 from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
+from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.label_check import check_training_labels
-from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.precision import CopyWeights, needs_twin, precision_policy, resolve_precision, training_twin
+from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by_data, writing_dir
 
