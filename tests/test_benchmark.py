@@ -1,4 +1,4 @@
-"""``keras-depth benchmark`` on the real CLI, and the one latency timer (export.latency)."""
+"""``keras-depth benchmark`` on the real CLI, and the one latency timer (keras_depth.runtime.latency)."""
 from __future__ import annotations
 
 import json
@@ -54,8 +54,8 @@ def test_resize_model_keeps_weights(tmp_path):
 
 @pytest.mark.shared  # the FastDepth peer file from ../shared
 def test_one_latency_timer_round_robin_or_one_after_another():
-    """export.latency.measure_latency, as the benchmark (one model after another) and the preset table
-    (round-robin with the peer) use it: every model timed ``runs`` times, on every input it has."""
+    """keras_depth.runtime.latency.measure_latency, as the benchmark (one model after another) and the
+    preset table (round-robin with the peer) use it: every model timed ``runs`` times, on every input it has."""
     from keras_depth.runtime.latency import measure_latency
     from keras_depth.runtime.peers import FASTDEPTH, peer_path
 
