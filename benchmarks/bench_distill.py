@@ -75,7 +75,7 @@ def overrides(name: str, sources: list[dict], out: Path, cache: Path, quick: boo
 def run_teacher(name: str, data: Path, quick: bool, epochs: int | None, out_root: Path) -> dict:
     from keras_depth.config import load_config
     from keras_depth.cli.common import resolve_config_path
-    from keras_depth.distill.pipeline import run_distill
+    from keras_depth.cli.distill import run_distill
     from keras_depth.distill.report import report_json
 
     sources = frame_sources(data)

@@ -41,7 +41,7 @@ QUICKSTART = REPO / "keras_depth" / "configs" / "quickstart.yaml"
 def val_arrays(config, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Held-out images float [N, h, w, 3] in [0, 1], depth [N, h, w] and valid mask [N, h, w]."""
     from keras_depth.data.pipeline import make_dataset
-    from keras_depth.target import unpack_target
+    from keras_depth.packed_target import unpack_target
 
     xs, ds, ms = [], [], []
     for x, y in make_dataset(config, "val", batch_size=1, training=False, repeat=False).take(limit):
@@ -65,7 +65,7 @@ def scores(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, spec) -> dict:
 
 
 def tflite_depth(path: Path, xs: np.ndarray) -> np.ndarray:
-    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     with TFLiteDepthEstimator(path, num_threads=2) as est:
         return np.stack([est.predict_depth(np.round(x * 255).astype(np.uint8)) for x in xs]).astype(np.float32)
@@ -73,7 +73,7 @@ def tflite_depth(path: Path, xs: np.ndarray) -> np.ndarray:
 
 def xnnpack_partitions(path: Path) -> int:
     """DELEGATE nodes the XNNPACK delegate adds (0: it took nothing; each is one delegated partition)."""
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     return sum(op["op_name"] == "DELEGATE" for op in load_interpreter(Path(path), num_threads=2)._get_ops_details())
 
@@ -89,10 +89,11 @@ def depth_of(kind: str, out: float) -> float:
 
 def run_encoding(kind: str, args, out_root: Path, log) -> dict:
     from export.output_range import output_quantization
-    from export.qat import convert_int8_qat, run_qat
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import run_qat
     from export.variants import export_variants, write_tflite
     from export.model_manifest import build_manifest
-    from export.latency import measure_latency
+    from keras_depth.runtime.latency import measure_latency
     from export.op_report import op_report
     from keras_depth.config import load_config
     from keras_depth.spec import DepthSpec

@@ -40,10 +40,10 @@ def log(msg: str) -> None:
 def our_models(run_dir: Path, sizes: list[int], work: Path) -> tuple[str, dict[int, Path], dict[str, Path]]:
     """(label, {size: int8 file}, {label: file at its own size for the accuracy plot})."""
     from export.benchmark import export_at_resolution
-    from export.qat import load_qat_model
+    from keras_depth.models.io import load_qat_model
     from keras_depth.cli.common import resolve_config_path
     from keras_depth.config import load_config
-    from keras_depth.training.safe_loading import load_trained_model, require_depth_model
+    from keras_depth.models.io import load_trained_model, require_depth_model
 
     trained = (run_dir / "model.keras").is_file()
     config = load_config(run_dir / "config.json" if (run_dir / "config.json").is_file() else resolve_config_path("quickstart"))
@@ -95,8 +95,8 @@ def main() -> int:
     runs = 8 if args.quick else args.runs
     threads = [int(t) for t in args.threads.split(",")]
     from export.benchmark import peak_memory_mib, peers_resized_to
-    from export.latency import fit_latency_slope, measure_latency
-    from export.peers import FASTDEPTH, PYDNET, peer_path
+    from keras_depth.runtime.latency import fit_latency_slope, measure_latency
+    from keras_depth.runtime.peers import FASTDEPTH, PYDNET, peer_path
     from export.preset_table import convert_preset
 
     t0 = time.perf_counter()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from export.latency import measure_latency
-from export.peers import FASTDEPTH, peer_path
+from keras_depth.runtime.latency import measure_latency
+from keras_depth.runtime.peers import FASTDEPTH, peer_path
 from export.preset_table import convert_preset
 
 

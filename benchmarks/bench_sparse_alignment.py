@@ -85,8 +85,8 @@ def main() -> int:
 
 
 def _semantics(ref: str) -> str:
-    from export.manifest import read_manifest
-    from export.peers import peer_manifest
+    from keras_depth.runtime.manifest import read_manifest
+    from keras_depth.runtime.peers import peer_manifest
 
     if ref.startswith("peer:"):
         return peer_manifest(ref[5:]).output.semantics

@@ -70,7 +70,7 @@ def _config(preset: str, overrides: tuple = (), size: int = 0, train_count: int 
 def _fit_model(preset: str, precision: str, jit_compile: bool, steps_per_execution: int):
     """(inference model, the model ``fit`` trains) of ``preset``'s config with these settings, built and
     compiled by what ``train`` builds and compiles them with."""
-    from keras_depth.training.speed import precision_policy
+    from keras_depth.training.precision import precision_policy
     from keras_depth.training.trainer import build_fit_model, steps_per_epoch
 
     config = _config(preset, (f"train.precision={precision}", f"train.jit_compile={str(jit_compile).lower()}",

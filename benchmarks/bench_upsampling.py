@@ -38,9 +38,10 @@ def _metrics(pred: np.ndarray, gt: np.ndarray) -> dict:
 
 
 def main() -> int:
-    from export.latency import measure_latency
-    from export.qat import convert_int8_qat, make_qat_model
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.latency import measure_latency
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import make_qat_model
+    from keras_depth.runtime.tflite import load_interpreter
     from keras_depth.kerasapi import keras
     from keras_depth.models import build_model
 

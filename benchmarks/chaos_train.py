@@ -196,7 +196,7 @@ def check_models(runs: list[dict]) -> None:
     """Each completed run's model.keras loads and exports to int8 TFLite (parity-checked)."""
     from export.variants import export_variants
     from keras_depth.config import load_config
-    from keras_depth.training.trainer import load_trained_model
+    from keras_depth.models.io import load_trained_model
 
     for r in runs:
         r["exported"] = False

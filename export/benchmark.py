@@ -1,8 +1,8 @@
 """Latency, size and peak memory of exported variants and peer models (``keras-depth benchmark``).
 
 Method (docs/export.md):
-- latency: ``export.latency.measure_latency`` (ai-edge-litert with its default XNNPACK delegate,
-  ``num_threads`` 1 and 2; 3 warm-up invokes, then ``runs`` timed ``invoke()`` calls on a fixed input;
+- latency: ``keras_depth.runtime.latency.measure_latency`` (ai-edge-litert with its default XNNPACK
+  delegate, ``num_threads`` 1 and 2; 3 warm-up invokes, then ``runs`` timed ``invoke()`` calls on a fixed input;
   median and 90th percentile in ms). Every model, ours and the peers', runs in this same process, one
   after another, so they share the machine's state (on shared cores the absolute figures drift;
   compare within a run).
@@ -15,7 +15,7 @@ Method (docs/export.md):
   rebuilt at each input size with the same weights (the U-Net is fully convolutional) and
   re-exported; by default at each peer's own input size (``comparison_sizes``). Peers run at their
   own size, and also resized to the size of each of our files where their graph allows
-  (``export.runtime.load_interpreter``'s ``input_hw``; FastDepth's does not: fixed-size resizes
+  (``keras_depth.runtime.tflite.load_interpreter``'s ``input_hw``; FastDepth's does not: fixed-size resizes
   inside); every row names its resolution.
 """
 from __future__ import annotations
@@ -30,17 +30,17 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from export.calibration import representative_images
-from export.latency import measure_latency
-from export.qat import make_qat_model
-from export.runtime import load_interpreter
 from export.variants import export_variants
 from keras_depth.config import Config
+from keras_depth.data.calibration import representative_images
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
-from keras_depth.spec import DepthSpec
 from keras_depth.models import build_model_from_config
+from keras_depth.runtime.latency import measure_latency
+from keras_depth.runtime.tflite import load_interpreter
+from keras_depth.spec import DepthSpec
+from keras_depth.training.qat import make_qat_model
 
 _MEMORY_PROBE = r"""
 import json, sys

@@ -1,7 +1,7 @@
 """Golden fixtures for the Android ``depth-core`` JVM tests, written from a real exported model.
 
 The Kotlin core must turn camera pixels into the same input tensor, and the model's raw output
-into the same depth, as ``export.runtime.TFLiteDepthEstimator`` does; the fixtures pin that down:
+into the same depth, as ``keras_depth.runtime.tflite.TFLiteDepthEstimator`` does; the fixtures pin that down:
 
 - ``manifest.json``: the model's manifest, verbatim (the Kotlin parser reads the real thing);
 - ``preprocess.json``: small synthetic ARGB frames (one smaller than the model input, which cv2
@@ -36,11 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from export.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest, write_manifest
-from export.runtime import TFLiteDepthEstimator, load_interpreter
+from export.manifest import write_manifest
 from keras_depth.geometry import resize_rgb
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.kerasapi import keras, tf
+from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization, read_manifest
+from keras_depth.runtime.tflite import TFLiteDepthEstimator, load_interpreter
 
 FIXTURE_FILES = ("manifest.json", "preprocess.json", "postprocess.json", "occlusion.json", "sparse_alignment.json",
                  "decode.json")
@@ -169,8 +170,8 @@ DECODE_LEVELS = (0, 1, 2, 7, 64, 127, 128, 129, 200, 253, 254, 255)
 def decode_cases(min_depth: float = 0.25, max_depth: float = 10.0) -> list[dict]:
     """Per output kind: uint8 and int8 outputs quantized over the pinned output range, and a float32
     output running past both ends of the range (the clip), each -> dequantized -> depth."""
-    from export.output_range import LEVELS, nudged_quantization, pinned_range
-    from keras_depth.spec import OUTPUT_KINDS, DepthSpec, decode_output
+    from export.output_range import LEVELS, nudged_quantization
+    from keras_depth.spec import OUTPUT_KINDS, DepthSpec, decode_output, pinned_range
 
     cases = []
     for kind in OUTPUT_KINDS:

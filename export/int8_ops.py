@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from export.runtime import load_interpreter
+from keras_depth.runtime.tflite import load_interpreter
 
 # Ops that may touch float at the model boundary (a float-IO model, or an int8 model's IO conversion).
 BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")

@@ -6,9 +6,9 @@ from typing import Optional
 
 import numpy as np
 
-from export.manifest import InputSpec, Manifest, OutputSpec, Quantization
-from export.runtime import load_interpreter
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization
+from keras_depth.runtime.tflite import load_interpreter
 from keras_depth.spec import DepthSpec
 
 

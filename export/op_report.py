@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from export.runtime import load_interpreter
+from keras_depth.runtime.tflite import load_interpreter
 
 # Builtin ops the TFLite GPU delegate documents as supported ("Supported ops" in the LiteRT/TFLite
 # GPU delegate guide, tensorflow.org/lite/performance/gpu, and the op list that

@@ -3,10 +3,11 @@
 An int8/uint8 output is ``real = scale * (q - zero_point)``. Left to calibration, its range is what
 the calibration images happened to produce (PTQ: up to 5.6 m on the quickstart, clipping deeper
 pixels), or tfmot's initial [-6, 6] barely moved by a short QAT run (half the levels on negative
-depths). Both exports pin it instead to the spec's output range (``export.ptq``, ``qat``).
+depths). Both exports pin it instead to the spec's output range (``export.ptq``,
+``keras_depth.training.qat``).
 
 TFLite keeps real 0 exactly representable (the zero point is one of the integer levels), so a range
-[lo, hi] with 0 < lo quantizes as [0, hi]: ``pinned_range``. For the quickstart's 0.25-10 m that
+[lo, hi] with 0 < lo quantizes as [0, hi]: ``keras_depth.spec.pinned_range``. For the quickstart's 0.25-10 m that
 spends lo / hi = 2.5 % of the levels below the valid range; a log-depth range (ln 0.25 .. ln 10)
 holds 0 and uses them all.
 """
@@ -18,12 +19,6 @@ import numpy as np
 
 # (qmin, qmax) of each integer output dtype
 LEVELS = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767)}
-
-
-def pinned_range(output_range: Sequence[float]) -> tuple[float, float]:
-    """The range the output is quantized over: [lo, hi] widened to hold 0 (TFLite's zero point)."""
-    lo, hi = (float(v) for v in output_range)
-    return min(lo, 0.0), max(hi, 0.0)
 
 
 def nudged_quantization(lo: float, hi: float, dtype: str = "uint8") -> tuple[float, int]:
@@ -80,7 +75,7 @@ def output_tensor_quantization(tflite: bytes) -> tuple[str, float, int]:
     """(dtype, scale, zero_point) of the model's integer output tensor: the output itself, or, for a
     float32 output dequantized inside the graph (int8_float_out, int16x8), the DEQUANTIZE's input.
     ("float32", 0.0, 0) when the output is computed in float."""
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     it = load_interpreter(tflite, num_threads=1, delegates=False)
     details = {t["index"]: t for t in it.get_tensor_details()}

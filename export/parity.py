@@ -7,10 +7,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from export.manifest import Manifest
-from export.runtime import TFLiteDepthEstimator
-from export.saved_model import saved_model_predict
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.manifest import Manifest
+from keras_depth.runtime.saved_model import saved_model_predict
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.spec import DepthSpec
 
 # Parity thresholds, as fractions of the output range (hi - lo), against the Keras model the

@@ -2,8 +2,8 @@
 
 For every preset: parameters; MACs at ``size``; float32 and int8 (full-integer PTQ, a few random
 calibration images) TFLite sizes from real conversions at ``latency_size``; int8 latency (median,
-``export.latency``) measured round-robin with the FastDepth int8 peer in the same process, so that
-the ratio holds on a shared, noisy machine.
+``keras_depth.runtime.latency``) measured round-robin with the FastDepth int8 peer in the same
+process, so that the ratio holds on a shared, noisy machine.
 
 Conversions are slow, so each preset's TFLite files are cached under ``cache`` keyed by the preset's
 arguments and the model code; a subset of presets converts only those, and a later full run reuses
@@ -23,11 +23,11 @@ import numpy as np
 
 import keras_depth.models as models_package
 from export.converters import convert_float32
-from export.latency import measure_latency
 from export.ptq import convert_int8_ptq
 from keras_depth.kerasapi import keras
 from keras_depth.models import build_model, preset_defaults
 from keras_depth.models.macs import count_macs
+from keras_depth.runtime.latency import measure_latency
 
 # Measured sections that other scripts write into the same page (benchmarks/bench_upsampling.py)
 # start here and are kept as they are: the table is regenerated above them.

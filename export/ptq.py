@@ -16,10 +16,10 @@ import tensorflow as tf
 from tensorflow.lite.python import util as tflite_util
 
 from export.converters import Representative, check_io_dtype, integer_converter, static_converter
-from export.output_range import pinned_range
-from export.runtime import load_interpreter
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.tflite import load_interpreter
+from keras_depth.spec import pinned_range
 
 
 ACTIVATIONS = ("int8", "int16")

@@ -5,8 +5,8 @@ Follows TensorFlow's "Inspecting quantization errors with the quantization debug
 per quantized tensor, the error of its int8 value against the float one; ``rmse/scale`` (the RMS
 error in units of the tensor's quantization step) ranks layers comparably. A layer well above ~0.3
 steps is a candidate to keep in float: ``export.float_layers`` for PTQ (``export.ptq``), and
-``qat.float_layers`` for QAT (``export.qat.make_qat_model(model, float_layers)``; its ``int8_qat``
-file comes through the same denylist, applied to the QAT-fine-tuned weights).
+``qat.float_layers`` for QAT (``keras_depth.training.qat.make_qat_model(model, float_layers)``; its
+``int8_qat`` file comes through the same denylist, applied to the QAT-fine-tuned weights).
 """
 from __future__ import annotations
 

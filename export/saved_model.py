@@ -1,16 +1,15 @@
 """The float graph as a TF SavedModel (serving signature ``image`` -> ``depth``), with its manifest
-inside as ``manifest.json``: for servers and for re-conversion."""
+inside as ``manifest.json``: for servers and for re-conversion (run it with
+``keras_depth.runtime.saved_model``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import tensorflow as tf
 
-from export.manifest import Manifest
 from keras_depth.io import atomic_write_with
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.manifest import Manifest
 
 
 def save_saved_model(model: keras.Model, path: Path, manifest: Manifest) -> None:
@@ -26,17 +25,3 @@ def save_saved_model(model: keras.Model, path: Path, manifest: Manifest) -> None
         (tmp / "manifest.json").write_text(manifest.to_json())
 
     atomic_write_with(path, write)
-
-
-def saved_model_predict(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """float [N, h, w, 3] in [0, 1] -> raw output [N, h, w], through the serving signature."""
-    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
-
-    def predict(xs: np.ndarray) -> np.ndarray:
-        return np.concatenate([fn(image=tf.constant(x[None], tf.float32))["depth"].numpy()[..., 0] for x in xs])
-
-    return predict
-
-
-def saved_model_size_kib(path: Path) -> float:
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1024

@@ -25,21 +25,23 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from export.calibration import calibration_summary, representative_images
 from export.converters import convert_float16, convert_float32, convert_int8_dynamic
-from export.manifest import Manifest, embed_manifest, manifest_path, write_manifest
+from export.manifest import embed_manifest, write_manifest
 from export.model_manifest import build_manifest, keras_manifest
 from export.op_report import format_op_report, op_report
 from export.output_range import output_quantization
 from export.parity import check_parity, parity_summary
 from export.ptq import convert_int8_ptq
-from export.qat import convert_int8_qat
-from export.saved_model import save_saved_model, saved_model_size_kib
+from export.qat_convert import convert_int8_qat
+from export.saved_model import save_saved_model
 from export.variant_names import VARIANTS
 from keras_depth.config import Config
+from keras_depth.data.calibration import calibration_summary, representative_images
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_bytes, atomic_write_text
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.manifest import Manifest, manifest_path
+from keras_depth.runtime.saved_model import saved_model_size_kib
 from keras_depth.spec import DepthSpec
 
 

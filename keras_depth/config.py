@@ -18,6 +18,7 @@ import yaml
 
 from keras_depth.config_ranges import validate
 from keras_depth.errors import UsageError
+from keras_depth.teacher_spec import TeacherSpec
 
 
 @dataclasses.dataclass
@@ -101,7 +102,7 @@ class TrainConfig:
     warmup_epochs: float = 0.5
     losses: list = dataclasses.field(default_factory=lambda: [{"name": "silog", "weight": 1.0}, {"name": "l1", "weight": 0.1}])
     # float32 | mixed_bfloat16 | mixed_float16: the dtype layers compute in while training (variables,
-    # the head and the losses stay float32; the saved model is float32). keras_depth.training.speed.
+    # the head and the losses stay float32; the saved model is float32). keras_depth.training.precision.
     precision: str = "float32"
     mixed_precision: bool = False  # older spelling: true = precision mixed_float16
     jit_compile: bool = False  # XLA-compile forward, loss and optimizer step (metrics stay outside)
@@ -130,8 +131,8 @@ class QATConfig:
     learning_rate: float = 2e-4
     float_layers: list = dataclasses.field(default_factory=list)  # layer names kept in float
     # Start the activation ranges from the float model's on export.representative_samples calibration
-    # images, not tfmot's [-6, 6] (export/qat_ranges.py). Off by default: on the quickstart it changed
-    # QAT's AbsRel by 0.001 (docs/export.md), and a barely trained model (quickstart_local) gave NaN.
+    # images, not tfmot's [-6, 6] (keras_depth/training/qat_ranges.py). Off by default: on the
+    # quickstart it changed QAT's AbsRel by 0.001 (docs/export.md), and a barely trained model (quickstart_local) gave NaN.
     calibrate_ranges: bool = False
     # BatchNormalization layers run in inference mode (their moving statistics fixed; gamma and beta
     # still train) while QAT fine-tunes (Krishnamoorthi 2018, Sec. 3.2; Jacob et al. 2018): the fake-quant nodes then
@@ -140,8 +141,8 @@ class QATConfig:
     freeze_batchnorm: bool = True
     # float_model | labels: what QAT fine-tunes towards in the supervised modes. float_model: the float
     # model's prediction on each training image, masked like its label (self-distillation,
-    # export/qat_distill.py): labels re-fit the model in a few steps and moved its global scale by a few
-    # per cent (docs/export.md, issue 17).
+    # keras_depth/training/qat_distill.py): labels re-fit the model in a few steps and moved its global
+    # scale by a few per cent (docs/export.md, issue 17).
     target: str = "float_model"
 
 
@@ -179,16 +180,16 @@ class DistillConfig:
     them (mixed with ``data.train``), then QAT, export and an evaluation on real RGB-D frames
     (docs/distill.md)."""
 
-    # Teacher blocks (export.teachers.TeacherSpec): {kind, path, semantics, input_size, ...}.
-    teachers: list = dataclasses.field(default_factory=list)
-    # Frame sources (keras_depth.data.unlabeled): {path: VIDEO|FOLDER|IMAGE|GLOB, every, count, name, weight}.
+    # Teachers; a config file writes each as a mapping {kind, path, semantics, input_size, ...}.
+    teachers: list[TeacherSpec] = dataclasses.field(default_factory=list)
+    # Frame sources (keras_depth.distill.unlabeled): {path: VIDEO|FOLDER|IMAGE|GLOB, every, count, name, weight}.
     sources: list = dataclasses.field(default_factory=list)
     flip_tta: bool = True
     # Pixels where the teacher and its mirrored run disagree by more than this are left out.
     confidence_threshold: float = 0.1
     label_short_side: int = 256  # stored size of the labelled frames (short side, pixels)
     holdout: int = 10  # every holdout-th labelled frame is held out for validation
-    # Student losses; None = the recipe for the teachers' semantics (keras_depth.training.distill_recipe).
+    # Student losses; None = the recipe for the teachers' semantics (keras_depth.distill.recipe).
     losses: typing.Optional[list] = None
     evaluate_real: bool = True  # score teacher and student on ../shared/data/rgbd (when present)
     latency_runs: int = 50  # timed int8 invocations per model (2 threads)
@@ -252,6 +253,9 @@ def _from_dict(cls: type, data: Any, prefix: str) -> Any:
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
             kwargs[name] = _from_dict(hint, value, key)
+        elif typing.get_origin(hint) is list and dataclasses.is_dataclass(item := typing.get_args(hint)[0]):
+            # Such items parse themselves (TeacherSpec.from_dict), with their own one-line errors.
+            kwargs[name] = [item.from_dict(v, f"{key}[{i}]") for i, v in enumerate(_check_type(value, list, key))]
         else:
             kwargs[name] = _check_type(value, hint, key)
     return cls(**kwargs)

@@ -85,7 +85,7 @@ RANGES: dict[str, Range] = {
     "distill.holdout": Range(2),
     "distill.latency_runs": AT_LEAST_1,
 }
-# Training precisions (Keras dtype policies; keras_depth.training.speed).
+# Training precisions (Keras dtype policies; keras_depth.training.precision).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Keys whose value is one of a few names.
 CHOICES: dict[str, tuple] = {"train.precision": PRECISIONS, "qat.target": ("float_model", "labels")}

@@ -52,6 +52,14 @@ def decode_output(kind: str, output_range: Sequence[float], output: Any) -> Any:
     return tf.exp(clipped) if kind == "log_depth" else 1.0 / clipped
 
 
+
+def pinned_range(output_range: Sequence[float]) -> tuple[float, float]:
+    """The range an int8 output is quantized over (QAT and PTQ alike): [lo, hi] widened to hold 0,
+    which TFLite's zero point must represent exactly (``export.output_range``)."""
+    lo, hi = (float(v) for v in output_range)
+    return min(lo, 0.0), max(hi, 0.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class DepthSpec:
     """What a model outputs: bounded depth (metres), disparity (1/metres) or log depth (ln metres), and

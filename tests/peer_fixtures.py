@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from export.manifest import write_manifest
-from export.peers import peer_manifest, peer_path
+from keras_depth.runtime.peers import peer_manifest, peer_path
 
 
 def stage_peer(name: str, out_dir: Path) -> Path:

@@ -332,7 +332,8 @@ def test_natural_sort_and_sources(tmp_path):
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """The export.fixtures tiny int8 model (relative disparity, 24x32), and the same tensor read as metric depth."""
     from export.fixtures import build_tiny_model
-    from export.manifest import read_manifest, write_manifest
+    from export.manifest import write_manifest
+    from keras_depth.runtime.manifest import read_manifest
 
     tmp = tmp_path_factory.mktemp("ar_models")
     rel = build_tiny_model(tmp / "rel")

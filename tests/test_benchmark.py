@@ -1,4 +1,4 @@
-"""``keras-depth benchmark`` on the real CLI, and the one latency timer (export.latency)."""
+"""``keras-depth benchmark`` on the real CLI, and the one latency timer (keras_depth.runtime.latency)."""
 from __future__ import annotations
 
 import json
@@ -54,10 +54,10 @@ def test_resize_model_keeps_weights(tmp_path):
 
 @pytest.mark.shared  # the FastDepth peer file from ../shared
 def test_one_latency_timer_round_robin_or_one_after_another():
-    """export.latency.measure_latency, as the benchmark (one model after another) and the preset table
-    (round-robin with the peer) use it: every model timed ``runs`` times, on every input it has."""
-    from export.latency import measure_latency
-    from export.peers import FASTDEPTH, peer_path
+    """keras_depth.runtime.latency.measure_latency, as the benchmark (one model after another) and the
+    preset table (round-robin with the peer) use it: every model timed ``runs`` times, on every input it has."""
+    from keras_depth.runtime.latency import measure_latency
+    from keras_depth.runtime.peers import FASTDEPTH, peer_path
 
     models = {"a": peer_path(FASTDEPTH), "b": peer_path(FASTDEPTH).read_bytes()}
     for interleave in (True, False):
@@ -76,7 +76,7 @@ def test_comparison_sizes_default_to_each_peers_own_size():
 
 
 def test_invoke_schedule_is_round_robin_after_untimed_warmup():
-    from export.latency import invoke_schedule
+    from keras_depth.runtime.latency import invoke_schedule
 
     assert invoke_schedule(["a", "b", "c"], runs=2, warmup=1) == [
         ("a", False), ("b", False), ("c", False), ("a", True), ("b", True), ("c", True), ("a", True), ("b", True), ("c", True)]
@@ -85,7 +85,7 @@ def test_invoke_schedule_is_round_robin_after_untimed_warmup():
 
 
 def test_fit_latency_slope_is_the_least_squares_line():
-    from export.latency import fit_latency_slope
+    from keras_depth.runtime.latency import fit_latency_slope
 
     pixels = [128 * 128, 224 * 224, 320 * 320]
     exact = [2.5 + 40.0 * p / 1e6 for p in pixels]  # ms = 40 ms/MP * megapixels + 2.5 ms
@@ -103,7 +103,7 @@ def test_fit_latency_slope_is_the_least_squares_line():
 @pytest.mark.shared  # the peer files from ../shared
 def test_peers_resized_where_their_graph_allows():
     from export.benchmark import input_hw, peers_resized_to
-    from export.peers import FASTDEPTH, PYDNET, peer_path
+    from keras_depth.runtime.peers import FASTDEPTH, PYDNET, peer_path
 
     notes: list[str] = []
     peers = {"fd": peer_path(FASTDEPTH), "py": peer_path(PYDNET)}

@@ -71,7 +71,7 @@ def test_demon_local_training_loss_falls(tmp_path, capsys):
     import json
 
     from keras_depth.cli import main
-    from keras_depth.training.trainer import load_trained_model
+    from keras_depth.models.io import load_trained_model
 
     run = tmp_path / "run"
     rc = main(["train", "demon_local", "--output-dir", str(run), "--set", f"data.cache_dir={tmp_path / 'cache'}",

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export.teachers import load_teacher
 from keras_depth.cli import main
-from keras_depth.data.pseudo_labels import combine_teachers, flip_tta, label_source, read_cache
-from keras_depth.data.unlabeled import FrameSource
+from keras_depth.data.readers.pseudo_labels import read_cache
+from keras_depth.distill.pseudo_labels import combine_teachers, flip_tta, label_source
+from keras_depth.distill.teachers import load_teacher
+from keras_depth.distill.unlabeled import FrameSource
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
+from keras_depth.teacher_spec import TeacherSpec
 
 HW = (32, 48)  # the test teacher's input
 
@@ -104,8 +106,8 @@ def test_several_teachers_are_aligned_to_the_first_then_averaged():
 def test_onnx_and_tflite_teachers_match_the_keras_original(teacher_files, kind, tmp_path):
     # Same weights in three runtimes; float32 kernels differ only in summation order (tolerance 1e-4 m).
     frame = _write_frames(tmp_path, 1, hw=HW)[0]
-    ref = load_teacher({"kind": "keras", "path": str(teacher_files["keras"]), "semantics": "metric"})
-    other = load_teacher({"kind": kind, "path": str(teacher_files[kind]), "semantics": "metric"})
+    ref = load_teacher(TeacherSpec(kind="keras", path=str(teacher_files["keras"]), semantics="metric"))
+    other = load_teacher(TeacherSpec(kind=kind, path=str(teacher_files[kind]), semantics="metric"))
     assert other.input_hw == HW and (kind != "onnx" or other.layout == "NHWC")
     a, b = ref.predict(frame), other.predict(frame)
     assert a.shape == HW and a.min() > 0.5
@@ -118,7 +120,7 @@ def test_onnx_and_tflite_teachers_match_the_keras_original(teacher_files, kind, 
 
 def test_the_cache_never_calls_the_teacher_twice(teacher_files, tmp_path):
     _write_frames(tmp_path / "frames", 5)
-    block = {"kind": "tflite", "path": str(teacher_files["tflite"]), "semantics": "relative"}
+    block = TeacherSpec(kind="tflite", path=str(teacher_files["tflite"]), semantics="relative")
     source = FrameSource.from_entry({"path": str(tmp_path / "frames"), "every": 2}, "s")
     teacher = load_teacher(block)
     folder = label_source([teacher], source, tmp_path / "cache", log=lambda s: None)
@@ -139,7 +141,7 @@ def test_precomputed_folder_teacher(tmp_path):
     labels.mkdir()
     for i in range(3):  # half resolution, same aspect: value i + 1 metres
         np.save(labels / f"frames__im{i:02d}.npy", np.full((30, 45), i + 1.0, np.float32))
-    teacher = load_teacher({"kind": "precomputed", "path": str(labels), "semantics": "metric"})
+    teacher = load_teacher(TeacherSpec(kind="precomputed", path=str(labels), semantics="metric"))
     source = FrameSource.from_entry({"path": str(tmp_path / "frames")}, "s")
     meta, images, y, m = read_cache(label_source([teacher], source, tmp_path / "cache", log=lambda s: None))
     assert teacher.calls == 3 and images.shape[1:3] == frames[0].shape[:2]
@@ -159,8 +161,8 @@ def test_precomputed_folder_teacher(tmp_path):
 
 def _loss(config, depth, pred, semantics: str) -> float:
     from keras_depth.losses import build_loss
+    from keras_depth.packed_target import pack_target
     from keras_depth.spec import SEMANTICS_CODES
-    from keras_depth.target import pack_target
     from keras_depth.training.trainer import loss_terms
 
     d = tf.constant(depth[None, ..., None])
@@ -170,7 +172,7 @@ def _loss(config, depth, pred, semantics: str) -> float:
 
 def test_semantics_choose_the_loss_and_its_invariance():
     from keras_depth.config import load_config
-    from keras_depth.training.distill_recipe import student_config
+    from keras_depth.distill.recipe import student_config
 
     base = load_config(None)
     depth = (1.0 + np.random.default_rng(0).random((16, 16))).astype(np.float32)
@@ -191,6 +193,28 @@ def test_semantics_choose_the_loss_and_its_invariance():
     with pytest.raises(UsageError, match="teacher semantics"):
         student_config(base, "inverse", [], [])
 
+
+
+def test_config_teachers_are_typed_when_the_config_loads(tmp_path):
+    from keras_depth.config import config_from_dict, load_config
+    from keras_depth.distill.teachers import teacher_from_path
+
+    cfg = load_config(None, ["distill.teachers=[{kind: onnx, path: t.onnx, semantics: relative, input_size: [32, 48]}]"])
+    (spec,) = cfg.distill.teachers
+    assert spec == TeacherSpec(kind="onnx", path="t.onnx", semantics="relative", input_size=[32, 48])
+    # The resolved config (config.json, the manifests' hash) writes it back as the mapping a file holds.
+    assert cfg.to_dict()["distill"]["teachers"][0]["input_size"] == [32, 48]
+    assert config_from_dict(cfg.to_dict()).distill.teachers == [spec]
+    with pytest.raises(UsageError, match=r"^distill.teachers\[0\].colour: unknown key"):
+        load_config(None, ["distill.teachers=[{kind: tflite, path: t.tflite, colour: RGB}]"])
+    with pytest.raises(UsageError, match=r"^distill.teachers\[1\].kind: 'pytorch' is not one of"):
+        load_config(None, ["distill.teachers=[{kind: peer, path: x}, {kind: pytorch, path: t.pt}]"])
+    with pytest.raises(UsageError, match="config key 'distill.teachers': expected list"):
+        load_config(None, ["distill.teachers={kind: peer, path: x}"])
+    # --teacher PATH: the same type, the kind guessed from the file.
+    assert teacher_from_path("t.onnx", "metric") == TeacherSpec(kind="onnx", path="t.onnx", semantics="metric")
+    (tmp_path / "labels").mkdir()
+    assert teacher_from_path(tmp_path / "labels").kind == "precomputed"
 
 @pytest.mark.slow
 def test_distill_end_to_end_gives_an_int8_student_with_the_teachers_semantics(teacher_files, tmp_path):
@@ -236,7 +260,8 @@ def test_bad_teachers_fail_in_one_line_naming_the_file(teacher_files, tmp_path, 
     d = tmp_path / "wrong"
     d.mkdir()
     (d / "t.tflite").write_bytes(teacher_files["tflite"].read_bytes())
-    from export.manifest import InputSpec, Manifest, OutputSpec, write_manifest
+    from export.manifest import write_manifest
+    from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec
 
     write_manifest(Manifest("t.tflite", "float32", InputSpec(64, 64), OutputSpec(64, 64, semantics="relative")), d / "t.tflite")
     msg = _bad(tmp_path, capsys, "--teacher", str(d / "t.tflite"), *f)
@@ -266,8 +291,9 @@ def test_two_teachers_of_one_model_label_like_one(teacher_files, tmp_path):
     # semantics align it back, so the average is the single teacher's label.
     _write_frames(tmp_path / "frames", 2, hw=(64, 96))
     src = FrameSource.from_entry({"path": str(tmp_path / "frames")}, "s")
-    one = load_teacher({"kind": "keras", "path": str(teacher_files["keras"]), "semantics": "relative"})
-    other = load_teacher({"kind": "tflite", "path": str(teacher_files["tflite"]), "semantics": "relative", "output_scale": 3.0})
+    one = load_teacher(TeacherSpec(kind="keras", path=str(teacher_files["keras"]), semantics="relative"))
+    other = load_teacher(TeacherSpec(kind="tflite", path=str(teacher_files["tflite"]), semantics="relative",
+                                     output_scale=3.0))
     single = read_cache(label_source([one], src, tmp_path / "c1", log=lambda s: None))
     both = read_cache(label_source([one, other], src, tmp_path / "c2", log=lambda s: None))
     assert both[0]["teachers"][1]["output_scale"] == 3.0 and one.calls == 2 * 2 * 2 and other.calls == 2 * 2
@@ -275,5 +301,5 @@ def test_two_teachers_of_one_model_label_like_one(teacher_files, tmp_path):
     assert keep.mean() > 0.3 and not (keep & ~np.asarray(single[3], bool)).any()  # kept only where each teacher kept
     np.testing.assert_allclose(np.asarray(both[2], np.float32)[keep], np.asarray(single[2], np.float32)[keep], rtol=3e-3)
     with pytest.raises(UsageError, match="same semantics"):
-        label_source([one, load_teacher({"kind": "keras", "path": str(teacher_files["keras"]), "semantics": "metric"})],
-                     src, tmp_path / "c3", log=lambda s: None)
+        metric = load_teacher(TeacherSpec(kind="keras", path=str(teacher_files["keras"]), semantics="metric"))
+        label_source([one, metric], src, tmp_path / "c3", log=lambda s: None)

@@ -34,7 +34,7 @@ def test_each_kind_decodes_by_hand():
 
 
 def test_manifest_carries_log_depth_with_a_negative_range():
-    from export.manifest import Manifest, InputSpec, OutputSpec
+    from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec
 
     m = Manifest("m.tflite", "float32", InputSpec(8, 8), OutputSpec(8, 8, kind="log_depth", range=[LN(0.25), LN(10.0)]))
     again = Manifest.from_json(m.to_json())
@@ -66,7 +66,7 @@ def test_log_depth_head_starts_at_the_geometric_middle_and_spans_the_log_range()
 def test_losses_and_metrics_read_a_log_depth_output():
     from keras_depth.losses.depth_losses import L1Loss, to_depth
     from keras_depth.losses.ssi import disparity_inputs
-    from keras_depth.target import pack_target
+    from keras_depth.packed_target import pack_target
 
     depth = np.array([[[[0.5], [2.0]], [[4.0], [8.0]]]], np.float32)
     y_true = pack_target(depth, np.ones_like(depth), np.zeros((1,), np.int32))
@@ -78,7 +78,8 @@ def test_losses_and_metrics_read_a_log_depth_output():
 
 
 def test_pinned_quantization_by_hand():
-    from export.output_range import depth_step, levels_report, nudged_quantization, pinned_range
+    from export.output_range import depth_step, levels_report, nudged_quantization
+    from keras_depth.spec import pinned_range
 
     # depth 0.25-10 m: TFLite keeps 0 on a level, so [0, 10]: 10/255 m a level, zero point 0 (uint8).
     assert pinned_range((0.25, 10.0)) == (0.0, 10.0)

@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.manifest import read_manifest, read_embedded_manifest
 from export.op_report import op_report
 from export.parity import PARITY_TOLERANCE
-from export.runtime import TFLiteDepthEstimator, load_interpreter
 from export.variant_names import VARIANTS
 from export.variants import export_variants
 from keras_depth.config import load_config
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.manifest import read_embedded_manifest, read_manifest
+from keras_depth.runtime.tflite import TFLiteDepthEstimator, load_interpreter
 from keras_depth.spec import DepthSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,8 +100,8 @@ def spread_head(model, xs: np.ndarray) -> tuple[float, float, float]:
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
-    from export.qat import make_qat_model
     from keras_depth.models import build_model_from_config
+    from keras_depth.training.qat import make_qat_model
 
     out = tmp_path_factory.mktemp("export")
     config = tiny_config(out, tmp_path_factory.mktemp("cache"), "model.name=tiny_unet", "model.params={}")

@@ -9,7 +9,6 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_depth.target import pack_target
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
 from keras_depth.losses import (
@@ -24,6 +23,7 @@ from keras_depth.losses import (
     scale_invariant_gradient_loss,
     silog_loss,
 )
+from keras_depth.packed_target import pack_target
 
 TOL = 1e-5
 

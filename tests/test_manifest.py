@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.manifest import (InputSpec, Manifest, OutputSpec, Quantization, embed_manifest, read_embedded_manifest,
-                             read_manifest, write_manifest)
-from export.metadata import METADATA_NAME, embedded_manifest_text
+from export.manifest import embed_manifest, write_manifest
 from keras_depth.errors import UsageError
+from keras_depth.runtime.manifest import (InputSpec, Manifest, OutputSpec, Quantization, read_embedded_manifest,
+                                          read_manifest)
+from keras_depth.runtime.metadata import METADATA_NAME, embedded_manifest_text
 
 REPO = Path(__file__).resolve().parents[1]
 KOTLIN = REPO / "android_demo" / "depth-core" / "src" / "main" / "kotlin" / "dev" / "kerasdepth" / "core" / "Manifest.kt"
@@ -91,7 +92,7 @@ def _manifest_for(blob, variant):
 
 
 def test_embedded_manifest_round_trip_and_model_unchanged(toys):
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     _, blob = toys["int8_ptq"]
     m = _manifest_for(blob, "int8_ptq")
@@ -125,14 +126,14 @@ def test_write_tflite_json_and_embedded_agree_and_fallback(tmp_path, toys):
 
 
 def test_evaluate_through_manifest_equals_in_memory(tmp_path, toys):
-    from export.runtime import TFLiteDepthEstimator
     from export.variants import write_tflite
+    from keras_depth.config import load_config
     from keras_depth.evaluation.eval_sets import EvalSet
     from keras_depth.evaluation.predictors import keras_predictor
     from keras_depth.evaluation.protocol import evaluate_predictors
     from keras_depth.evaluation.run import evaluate_run
     from keras_depth.evaluation.variant_id import VariantId
-    from keras_depth.config import load_config
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.spec import DepthSpec
 
     config = load_config(None, [f"output_dir={tmp_path}", "model.spec={kind: depth, semantics: metric, min_depth: 0.01, max_depth: 1.0}",
@@ -203,7 +204,7 @@ def test_two_files_of_one_variant_are_two_results(tmp_path, toys, via):
 def test_one_decoding_for_spec_and_manifest(toys):
     """DepthSpec.output_to_depth and the manifest runtime decode through keras_depth.spec.decode_output:
     disparity is clipped to its range, then inverted; depth passes unchanged."""
-    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.spec import DepthSpec, decode_output
 
     y = np.array([[0.05, 0.1, 0.5, 4.0, 6.0]], np.float32)

@@ -171,7 +171,7 @@ def _batch(seed: int = 1, n: int = 5):
 
 
 def _packed(gt, mask, semantics=0):
-    from keras_depth.target import pack_target
+    from keras_depth.packed_target import pack_target
 
     return pack_target(gt, mask, np.full([gt.shape[0]], semantics, np.int32)).numpy()
 

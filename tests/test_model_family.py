@@ -133,7 +133,8 @@ def test_preset_qat_int8_has_no_float_or_flex_ops(name):
     No Keras fit: training changes the ranges, not which ops the converter emits. Every preset, the
     two-image demon_pair included, goes through the exporter's own converter (convert_int8_qat)."""
     from export.int8_ops import int8_problems, list_ops
-    from export.qat import convert_int8_qat, make_qat_model
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import make_qat_model
 
     model = build_model(name, (32, 32, 3), **SLIM.get(name, {}))
     qat = make_qat_model(model)
@@ -165,7 +166,7 @@ def test_int8_check_catches_a_float_island():
 
     from export.converters import static_converter
     from export.int8_ops import int8_problems, list_ops
-    from export.qat import make_qat_model
+    from keras_depth.training.qat import make_qat_model
 
     c = static_converter(make_qat_model(_small_unet(), float_layers=["c1"]))  # convert_int8_qat's settings
     c.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -190,7 +191,7 @@ def test_static_converter_takes_a_two_input_model():
     """export.converters.static_converter on an image-pair model (demon_pair's kind): both inputs static
     [1, h, w, 3] under their Keras names, dict outputs under theirs, and the TFLite output equals Keras'."""
     from export.converters import convert_float32
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     a, b = keras.Input((8, 8, 3), name="image1"), keras.Input((8, 8, 3), name="image2")
     x = layers.Conv2D(2, 3, padding="same", name="conv")(layers.Concatenate(name="pair")([a, 0.5 * b]))
@@ -217,7 +218,7 @@ def test_static_converter_takes_a_two_input_model():
     assert {k: list(d["shape_signature"]) for k, d in ins.items()} == {"image1": [1, 8, 8, 3], "image2": [1, 8, 8, 3]}
     assert all(d["dtype"] == np.uint8 for d in ins.values())
 
-    from export.manifest import Quantization
+    from keras_depth.runtime.manifest import Quantization
 
     qin = {k: Quantization(*d["quantization"]) for k, d in ins.items()}
     out = runner(image1=qin["image1"].quantize(x1, "uint8"), image2=qin["image2"].quantize(x2, "uint8"))

@@ -67,7 +67,8 @@ def test_ptq_output_spans_the_spec_range(kind):
 
 
 def test_qat_output_spans_the_spec_range():
-    from export.qat import convert_int8_qat, make_qat_model, output_head_layers
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import make_qat_model, output_head_layers
 
     spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
     model = _model(spec, upsample=True)
@@ -83,7 +84,7 @@ def test_int16x8_runs_int16_activations_and_int8_weights():
     from export.int8_ops import list_ops
     from export.model_manifest import build_manifest
     from export.ptq import convert_int8_ptq
-    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
     model, calib = _model(spec, upsample=True), _calib()
@@ -122,8 +123,8 @@ def test_int8_float_out_dequantizes_inside_the_graph():
 def test_qat_ranges_start_from_calibration():
     """tfmot starts each activation range at [-6, 6]; calibrate_qat_ranges sets it to the float layer's
     [min(0, min), max(0, max)] on the images (a ReLU output: [0, its max])."""
-    from export.qat import make_qat_model
-    from export.qat_ranges import calibrate_qat_ranges, range_variables
+    from keras_depth.training.qat import make_qat_model
+    from keras_depth.training.qat_ranges import calibrate_qat_ranges, range_variables
 
     spec = DepthSpec(kind="depth", min_depth=0.25, max_depth=10.0)
     model = _model(spec, upsample=True)

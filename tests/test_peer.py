@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from export.manifest import read_manifest, write_manifest
-from export.peers import fastdepth_manifest, peer_path
+from export.manifest import write_manifest
 from keras_depth.cli import main
 from keras_depth.evaluation.eval_sets import nyu_fastdepth_sample
 from keras_depth.metrics.depth_metrics import compute_metrics
+from keras_depth.runtime.manifest import read_manifest
+from keras_depth.runtime.peers import fastdepth_manifest, peer_path
 from peer_fixtures import stage_peer  # tests/ is on sys.path under pytest's default import mode
 
 pytestmark = pytest.mark.shared  # every test here reads the peer model and its sample from ../shared
@@ -25,7 +26,7 @@ LOCAL = REPO / "keras_depth" / "configs" / "quickstart_local.yaml"
 
 
 def test_fastdepth_manifest_matches_the_file():
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     m = fastdepth_manifest()
     it = load_interpreter(peer_path("fastdepth_224_int8"), num_threads=1)

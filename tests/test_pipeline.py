@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from keras_depth.config import load_config
 from keras_depth.data.pipeline import make_dataset, raw_dataset, to_model_io
-from keras_depth.target import pack_target, unpack_target
+from keras_depth.packed_target import pack_target, unpack_target
 
 LOCAL = Path(__file__).resolve().parents[1] / "keras_depth" / "configs" / "quickstart_local.yaml"
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
+from keras_depth.models.io import load_trained_model, save_model_atomic
 from keras_depth.training.batchnorm import recompute_batchnorm_statistics
 
 LOCAL = Path(__file__).resolve().parents[1] / "keras_depth" / "configs" / "quickstart_local.yaml"
@@ -37,8 +38,8 @@ def test_moving_statistics_become_the_mean_of_batch_statistics(tmp_path):
     np.testing.assert_allclose(bn.moving_variance.numpy(), want_var, rtol=1e-5)
     np.testing.assert_array_equal(model.get_layer("conv").get_weights()[0], kernel)  # weights untouched
     assert bn.momentum == 0.9 and len(model.weights) == 5  # no extra tracked variable left behind
-    model.save(tmp_path / "m.keras")  # the config still serialises
-    assert keras.models.load_model(tmp_path / "m.keras").get_layer("bn").momentum == 0.9
+    save_model_atomic(model, tmp_path / "m.keras")  # the config still serialises
+    assert load_trained_model(tmp_path / "m.keras").get_layer("bn").momentum == 0.9
 
     assert recompute_batchnorm_statistics(model, ds, batches=2) == 2  # only the first two batches count
     np.testing.assert_allclose(bn.moving_mean.numpy(), np.mean([f.mean(axis=(0, 1, 2)) for f in feats[:2]], axis=0),
@@ -73,7 +74,7 @@ def test_training_with_precise_bn_saves_the_recomputed_statistics(tmp_path):
     same run without it keeps momentum-0.99 statistics still near their initial values after 4 steps."""
     from keras_depth.config import load_config
     from keras_depth.data.pipeline import make_dataset
-    from keras_depth.training.trainer import load_trained_model, train
+    from keras_depth.training.trainer import train
 
     def run(name, n):
         cfg = load_config(LOCAL, [f"output_dir={tmp_path / name}", f"data.cache_dir={tmp_path / 'cache'}",

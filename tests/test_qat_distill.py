@@ -1,4 +1,4 @@
-"""QAT as self-distillation (``qat.target: float_model``, export/qat_distill.py)."""
+"""QAT as self-distillation (``qat.target: float_model``, keras_depth/training/qat_distill.py)."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from keras_depth.kerasapi import keras
+from keras_depth.packed_target import pack_target
 from keras_depth.spec import DepthSpec
-from keras_depth.target import pack_target
 
 
 @pytest.mark.parametrize("kind,semantics,output,expected", [
@@ -20,7 +20,7 @@ from keras_depth.target import pack_target
     ("disparity", "relative", 10.0, 0.25),    # clipped to the range first: 1 / min(10, 1/0.25)
 ])
 def test_prediction_target_is_the_packed_targets_map(kind, semantics, output, expected):
-    from export.qat_distill import prediction_target
+    from keras_depth.training.qat_distill import prediction_target
 
     spec = DepthSpec(kind=kind, semantics=semantics, min_depth=0.25, max_depth=10.0)
     got = prediction_target(np.full((1, 2, 2, 1), output, np.float32), spec).numpy()
@@ -40,8 +40,8 @@ def test_the_student_learns_the_teacher_not_the_labels_and_validates_on_the_labe
     self-distillation pulls the student (starting at 1 m) to 2 m, where training on the labels would
     pull it to 5 m; evaluate() still scores it against the labels (|ln 2 - ln 5| over the labelled
     pixels); the teacher's weights do not move and it is trainable again afterwards."""
-    from export.qat_distill import SelfDistillation, frozen
     from keras_depth.losses import build_loss
+    from keras_depth.training.qat_distill import SelfDistillation, frozen
 
     spec = DepthSpec(kind="depth", semantics="metric", min_depth=0.25, max_depth=10.0)
     teacher, student = _constant_depth_model("teacher", 2.0), _constant_depth_model("student", 1.0)

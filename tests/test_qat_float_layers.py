@@ -1,16 +1,16 @@
 """QAT with ``qat.float_layers``: the named conv runs as a float CONV_2D in the int8_qat file.
 
 The TF 2.21 converter quantizes a float layer of a fake-quant graph anyway, so the conversion goes
-through selective PTQ of the QAT-fine-tuned weights (``export.qat.convert_selective_qat``; docs/export.md,
-"Selective quantization"). Tiny model, 32x32 input, one short QAT epoch.
+through selective PTQ of the QAT-fine-tuned weights (``export.qat_convert.convert_selective_qat``;
+docs/export.md, "Selective quantization"). Tiny model, 32x32 input, one short QAT epoch.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from export.runtime import load_interpreter
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.tflite import load_interpreter
 from keras_depth.spec import DepthSpec
 
 SPEC = DepthSpec(min_depth=0.001, max_depth=1.0)
@@ -31,7 +31,7 @@ def conv_bn_relu_model(hw=(32, 32)) -> keras.Model:
 
 @pytest.fixture(scope="module")
 def qat_float_conv_b():
-    from export.qat import make_qat_model
+    from keras_depth.training.qat import make_qat_model
 
     rng = np.random.default_rng(0)
     xs = rng.random((16, 32, 32, 3), dtype=np.float32)
@@ -58,7 +58,7 @@ def conv_dtypes(blob: bytes) -> dict[str, tuple[str, str]]:
 
 
 def test_float_layers_take_their_fused_bn_and_activation(qat_float_conv_b):
-    from export.qat import float_layers_of, fused_float_layers
+    from keras_depth.training.qat import float_layers_of, fused_float_layers
 
     model, qat, _ = qat_float_conv_b
     assert fused_float_layers(model, ["conv_b"]) == {"conv_b", "bn_b", "relu_b"}
@@ -68,7 +68,7 @@ def test_float_layers_take_their_fused_bn_and_activation(qat_float_conv_b):
 def test_named_conv_is_float_conv2d_in_int8_qat(qat_float_conv_b):
     from export.model_manifest import build_manifest
     from export.parity import check_parity
-    from export.qat import convert_int8_qat
+    from export.qat_convert import convert_int8_qat
 
     model, qat, xs = qat_float_conv_b
     blob = convert_int8_qat(qat, "uint8", model, lambda: (x[None] for x in xs))
@@ -83,7 +83,8 @@ def test_named_conv_is_float_conv2d_in_int8_qat(qat_float_conv_b):
 
 
 def test_without_float_layers_conversion_is_unchanged():
-    from export.qat import convert_int8_qat, float_layers_of, make_qat_model
+    from export.qat_convert import convert_int8_qat
+    from keras_depth.training.qat import float_layers_of, make_qat_model
 
     qat = make_qat_model(conv_bn_relu_model())
     assert float_layers_of(qat) == []
@@ -98,7 +99,8 @@ def test_frozen_batchnorm_keeps_the_float_statistics_and_the_model_saves(freeze,
     trainable weights, so the wrapper is frozen too); unfrozen, Adam moves them. Afterwards the
     QAT model saves to HDF5 and reloads with the same output (a frozen BN inside the wrapper, left
     frozen, made h5py refuse a duplicated weight name)."""
-    from export.qat import frozen_batchnorm, load_qat_model, make_qat_model, save_qat_run
+    from keras_depth.models.io import load_qat_model
+    from keras_depth.training.qat import frozen_batchnorm, make_qat_model, save_qat_run
     from keras_depth.kerasapi import tfmot
 
     rng = np.random.default_rng(1)

@@ -72,7 +72,7 @@ def test_tflite_float32_matches_keras_float_metrics(run_dir):
 
 
 def test_qat_tflite_convolutions_are_int8(run_dir):
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     it = load_interpreter(run_dir / "model_int8_qat.tflite", delegates=False)
     dtypes = {t["index"]: np.dtype(t["dtype"]).name for t in it.get_tensor_details()}
@@ -90,7 +90,7 @@ def test_qat_tflite_convolutions_are_int8(run_dir):
 
 
 def test_manifests_validate_and_record_parity(run_dir):
-    from export.manifest import read_manifest
+    from keras_depth.runtime.manifest import read_manifest
 
     for v in VARIANTS:
         m = read_manifest(run_dir / f"model_{v}.tflite")
@@ -105,15 +105,14 @@ def test_saved_models_reload_with_the_outputs_the_run_measured(run_dir):
     """The reloaded float model re-scores the held-out set exactly as the in-memory model did during
     the run (report.json); the reloaded QAT model agrees with the int8 QAT TFLite that was converted
     from the in-memory QAT model to within two output quantization steps on almost every pixel."""
-    from export.qat import load_qat_model
-    from export.runtime import TFLiteDepthEstimator
     from keras_depth.config import load_config
     from keras_depth.evaluation.eval_sets import load_eval_set
     from keras_depth.evaluation.predictors import keras_predictor
     from keras_depth.evaluation.protocol import evaluate_predictors
     from keras_depth.evaluation.variant_id import VariantId
+    from keras_depth.models.io import load_qat_model, load_trained_model
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
     from keras_depth.spec import DepthSpec
-    from keras_depth.training.trainer import load_trained_model
 
     config = load_config(LOCAL, [f"output_dir={run_dir}", f"data.cache_dir={run_dir.parent / 'cache'}"])
     data = load_eval_set(config, "val")

@@ -182,10 +182,10 @@ def _sha(paths):
 
 @pytest.mark.shared
 def test_evaluate_cli_real_rgbd_per_source_and_files_untouched(tmp_path, capsys):
-    from export.manifest import read_manifest
-    from export.peers import fastdepth_manifest, peer_path
     from export.variants import write_tflite
     from keras_depth.cli import main
+    from keras_depth.runtime.manifest import read_manifest
+    from keras_depth.runtime.peers import fastdepth_manifest, peer_path
 
     # one of "our" files: the peer's bytes with an embedded manifest and one beside it, which the
     # val path of evaluate would record metrics.eval into

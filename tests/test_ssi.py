@@ -10,7 +10,6 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_depth.target import pack_target
 from keras_depth.losses import (
     compute_scale_and_shift,
     disparity_inputs,
@@ -22,6 +21,7 @@ from keras_depth.losses import (
     ssi_median_loss,
     ssi_trim_loss,
 )
+from keras_depth.packed_target import pack_target
 from keras_depth.spec import AFFINE_DISPARITY, METRIC, RELATIVE
 
 TOL = 1e-5
@@ -174,7 +174,7 @@ def test_disparity_inputs_convert_by_semantics():
     depth = np.array([[[2.0, 4.0], [0.0, 5.0]]] * 3)
     mask = np.ones_like(depth)
     packed = pack_target(depth[..., None], mask[..., None], np.array([METRIC, RELATIVE, AFFINE_DISPARITY]))
-    from keras_depth.target import unpack_target
+    from keras_depth.packed_target import unpack_target
 
     d, m, sem = unpack_target(packed)
     target, pred, w = disparity_inputs(d, m, sem, tf.fill([3, 2, 2, 1], 4.0))

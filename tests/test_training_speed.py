@@ -1,4 +1,4 @@
-"""``train.precision``, ``train.jit_compile``, ``train.steps_per_execution`` (keras_depth.training.speed):
+"""``train.precision``, ``train.jit_compile``, ``train.steps_per_execution`` (keras_depth.training.precision):
 the config keys, and the training twin's dtypes, weights and upsampling against the float32 model."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from keras_depth.config import load_config
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
 from keras_depth.models import build_model
-from keras_depth.training.speed import (CopyWeights, RepeatUpsampling, needs_twin, precision_policy,
-                                        resolve_precision, training_twin)
+from keras_depth.training.precision import (CopyWeights, RepeatUpsampling, needs_twin, precision_policy,
+                                            resolve_precision, training_twin)
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "keras_depth" / "configs" / "quickstart.yaml"
 

@@ -22,7 +22,6 @@ from typing import Optional
 
 import numpy as np
 
-from export.runtime import TFLiteDepthEstimator
 from keras_depth.ar.composite import composite
 from keras_depth.ar.obj import load_obj
 from keras_depth.ar.pipeline import ScenePipeline
@@ -32,6 +31,7 @@ from keras_depth.ar.temporal import DEFAULT_ALPHA, TemporalSmoother
 from keras_depth.ar.video import Mp4Writer, open_source, write_png
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.visualize import colorize
 
 DEFAULT_MAX_WIDTH = 640

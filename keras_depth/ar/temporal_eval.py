@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from export.runtime import TFLiteDepthEstimator
 from keras_depth.ar.pipeline import ScenePipeline
 from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint
 from keras_depth.ar.temporal import DEFAULT_ALPHA, DEFAULT_STATIC_THRESHOLD, FlickerMeter, TemporalSmoother
@@ -24,6 +23,7 @@ from keras_depth.ar.video import open_source
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.paths import shared_path
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
 DEFAULT_TEMPORAL_FRAMES = 200
 

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tflite", action="append", default=[], metavar="PATH",
                         help="a .tflite to time (repeatable; default: OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--peer", action="append", default=None, metavar="NAME",
-                        help="peer model to run in the same process (repeatable; default: export.peers)")
+                        help="peer model to run in the same process (repeatable; default: keras_depth.runtime.peers)")
     parser.add_argument("--resolutions", type=csv_of(hw_pair, "--resolutions"), help="comma-separated HxW to re-export the run's model at "
                         "(default: export.benchmark_resolutions, else each peer's input size: equal-size comparison)")
     parser.add_argument("--variants", help="variants to re-export per resolution (default: export.variants)")
@@ -35,9 +35,10 @@ def run(args: argparse.Namespace) -> int:
     if not threads or any(t < 1 for t in threads):
         raise UsageError(f"--threads: expected positive integers, got {threads}")
     runs = args.runs or e.benchmark_runs
-    from export.benchmark import benchmark_models, comparison_sizes, export_at_resolution, input_hw, peers_resized_to, write_benchmark
-    from export.manifest import read_manifest
-    from export.peers import peer_path
+    from export.benchmark import (benchmark_models, comparison_sizes, export_at_resolution, input_hw, peers_resized_to,
+                                  write_benchmark)
+    from keras_depth.runtime.manifest import read_manifest
+    from keras_depth.runtime.peers import peer_path
 
     peers = {f"peer {name}": peer_path(name) for name in (args.peer if args.peer is not None else e.peers)}
     models: dict[str, Path] = {}
@@ -51,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
                      "our files run at their own size only")
         resolutions = []
     if resolutions:
-        from export.qat import load_qat_model
-        from keras_depth.training.safe_loading import load_trained_model, require_depth_model
+        from keras_depth.models.io import load_qat_model, load_trained_model, require_depth_model
 
         variants = csv_list(args.variants) if args.variants else list(e.variants)
         model = require_depth_model(load_trained_model(src / "model.keras", unsafe=args.unsafe), src / "model.keras")

@@ -83,7 +83,7 @@ def skipped_summary() -> Optional[str]:
 
 
 def add_unsafe_argument(parser: argparse.ArgumentParser) -> None:
-    """``--unsafe``: for the subcommands that load Keras model files (keras_depth.training.safe_loading)."""
+    """``--unsafe``: for the subcommands that load Keras model files (keras_depth.models.io)."""
     parser.add_argument("--unsafe", action="store_true",
                         help="load Keras model files even if they hold Python code (Lambda layers, custom classes): "
                         "arbitrary code execution; only for files you trust")

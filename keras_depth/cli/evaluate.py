@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a .tflite with a manifest beside it, embedded, or given after '=' "
                         "(repeatable; default: OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--peer", action="append", default=[], metavar="NAME",
-                        help="a third-party model with a generated manifest (export.peers), e.g. fastdepth_224_int8")
+                        help="a third-party model with a generated manifest (keras_depth.runtime.peers), e.g. fastdepth_224_int8")
     parser.add_argument("--data", default="val", help="evaluation set: val, train, real_rgbd, nyu_fastdepth_sample "
                         "or a key of eval.datasets (default: val). real_rgbd: every labelled real RGB-D frame of "
                         "../shared/data (Redwood, TUM, SUN, NYU, KITTI), centre-cropped to each model's aspect, scored "
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
 def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:
     """Every model file's one-line error (missing, empty, truncated, code-carrying, not a depth model,
     a manifest of another model) before the evaluation's heavy imports."""
-    from export.runtime import TFLiteDepthEstimator
-    from keras_depth.training.safe_loading import precheck_model_file
+    from keras_depth.models.io import precheck_model_file
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     for ref in models + tflites:
         path, _, manifest = ref.partition("=")
@@ -76,6 +76,6 @@ def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:
         elif Path(path).suffix == ".tflite":
             if not Path(path).is_file():
                 raise UsageError(f"model not found: {path}")
-            from export.manifest import read_manifest
+            from keras_depth.runtime.manifest import read_manifest
 
             TFLiteDepthEstimator(path, manifest=read_manifest(path, manifest or None), num_threads=1).close()

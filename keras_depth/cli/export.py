@@ -28,12 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from keras_depth.training.safe_loading import load_trained_model, precheck_model_file, require_depth_model
+    from keras_depth.models.io import load_trained_model, precheck_model_file, require_depth_model
 
     path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
-    from export.calibration import representative_images
-    from export.qat import load_qat_model
     from export.variants import export_variants
+    from keras_depth.data.calibration import representative_images
+    from keras_depth.models.io import load_qat_model
 
     e = config.export
     if args.io_dtype:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         path = write_ranking(rank_layers(model, calib), out)
         print(f"layer ranking by quantization error: {path}")
     if args.calibration_sweep:
-        from keras_depth.evaluation.calibration_sweep import calibration_sweep
+        from export.calibration_sweep import calibration_sweep
         from keras_depth.evaluation.eval_sets import load_eval_set
 
         sizes = [int(n) for n in csv_list(args.calibration_sweep)]

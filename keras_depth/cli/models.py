@@ -26,10 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from export.peers import FASTDEPTH, peer_location
     from export.preset_table import build_rows, models_doc, render_table
     from keras_depth.io import atomic_write_text
     from keras_depth.models import preset_names
+    from keras_depth.runtime.peers import FASTDEPTH, peer_location
 
     names = preset_names()
     presets = args.presets.split(",") if args.presets else names

@@ -17,10 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from keras_depth.training.safe_loading import load_trained_model, precheck_model_file, require_depth_model
+    from keras_depth.models.io import load_trained_model, precheck_model_file, require_depth_model
 
     path = precheck_model_file(args.model or Path(config.output_dir) / "model.keras", args.unsafe)
-    from export.qat import run_qat, save_qat_run
+    from keras_depth.training.qat import run_qat, save_qat_run
 
     out = Path(config.output_dir)
     model = require_depth_model(load_trained_model(path, unsafe=args.unsafe), path)

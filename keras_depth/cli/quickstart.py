@@ -38,11 +38,11 @@ class Steps:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
 
-    from export.qat import run_qat, save_qat_run
     from export.variants import export_variants
     from keras_depth.data.pipeline import split_size
     from keras_depth.evaluation.run import evaluate_run
     from keras_depth.training.divergence import TrainingDiverged
+    from keras_depth.training.qat import run_qat, save_qat_run
     from keras_depth.training.trainer import train
 
     out = Path(config.output_dir)

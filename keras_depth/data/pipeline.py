@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from keras_depth.config import Config
 from keras_depth.data.registry import build_dataset
-from keras_depth.target import pack_target
 from keras_depth.errors import UsageError
+from keras_depth.packed_target import pack_target
 
 AUTOTUNE = tf.data.AUTOTUNE
 

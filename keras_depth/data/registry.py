@@ -13,8 +13,7 @@ DatasetBuilder = Callable[..., tf.data.Dataset]
 # The modules that register datasets are imported when a name is first looked up.
 DATASETS: Registry[DatasetBuilder] = Registry(
     "dataset type",
-    ("keras_depth.data.synthetic.dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view",
-     "keras_depth.data.pseudo_labels"),
+    ("keras_depth.data.synthetic.dataset", "keras_depth.data.readers", "keras_depth.data.semantics_view"),
 )
 register_dataset = DATASETS.register
 

@@ -4,7 +4,7 @@
 and, per pair, ``k = fx * baseline / width`` -- the disparity, as a fraction of the image width, of
 a point at 1/m inverse depth (``keras_depth.training.stereo`` explains the units). Training batches
 carry nothing else; the held-out split also carries ``y``, the packed left-view target
-(``keras_depth.target``) when the source has one, so validation can report depth metrics.
+(``keras_depth.packed_target``) when the source has one, so validation can report depth metrics.
 
 Sources are stereo raw samples (``keras_depth.data.readers.stereo``: the left view under the
 contract keys plus ``image_right`` and ``baseline``) or the synthetic renders, whose ``left`` /
@@ -18,8 +18,8 @@ import tensorflow as tf
 
 from keras_depth.config import Config
 from keras_depth.data.registry import build_dataset
-from keras_depth.target import pack_target
 from keras_depth.errors import UsageError
+from keras_depth.packed_target import pack_target
 
 AUTOTUNE = tf.data.AUTOTUNE
 _LABEL_KEYS = ("depth", "mask", "semantics")

@@ -25,10 +25,10 @@ def _student_int8(labels: list[str]) -> Optional[str]:
 
 def evaluate_distill(run, model, exported: list[Path], out: Path, log: Callable[[str], None] = print) -> dict:
     """The report dict: sources, teachers, real-frame metrics, latencies and targets."""
-    from export.latency import measure_latency
-    from export.peers import PEERS, peer_path
     from keras_depth.evaluation.predictors import keras_predictor, tflite_predictor
     from keras_depth.paths import shared_path
+    from keras_depth.runtime.latency import measure_latency
+    from keras_depth.runtime.peers import PEERS, peer_path
 
     cfg = run.config
     report: dict = {

@@ -10,6 +10,7 @@
 - ``protocol``: the one metric protocol (alignment, caps, crop, averaging) and ``evaluate_predictors``;
 - ``report``: the Markdown/JSON table, the sample figure and the plots;
 - ``run``: ``evaluate_run``, what ``keras-depth evaluate`` and the quickstart call, and
-  ``evaluate_real_frames``;
-- ``calibration_sweep``: int8 PTQ at several calibration sizes, parity and metrics.
+  ``evaluate_real_frames``.
+
+The int8 calibration sweep, which converts models and scores them here, is ``export.calibration_sweep``.
 """

@@ -15,8 +15,8 @@ import numpy as np
 from keras_depth.config import Config
 from keras_depth.data.pipeline import make_dataset
 from keras_depth.errors import UsageError
+from keras_depth.packed_target import unpack_target
 from keras_depth.paths import shared_path
-from keras_depth.target import unpack_target
 
 BUILT_IN_SETS = ("real_rgbd", "nyu_fastdepth_sample")
 

@@ -1,6 +1,6 @@
 """Predictors: uint8 RGB [h, w, 3] -> depth [h, w], one per kind of model, each run as it is deployed.
 
-TFLite files (ours or a third party's, given a manifest) run through ``export.runtime`` driven by
+TFLite files (ours or a third party's, given a manifest) run through ``keras_depth.runtime`` driven by
 their manifests, as a phone would run them; Keras models and SavedModels get the same resize
 (``keras_depth.geometry.resize_rgb``) and the same output decoding (``keras_depth.spec.decode_output``).
 """
@@ -14,17 +14,17 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
-from export.manifest import read_manifest
-from export.peers import peer_manifest, peer_path
-from export.runtime import TFLiteDepthEstimator
-from export.saved_model import saved_model_predict, saved_model_size_kib
 from keras_depth.config import Config
 from keras_depth.errors import DataError, UsageError
 from keras_depth.evaluation.variant_id import VariantId
 from keras_depth.geometry import resize_rgb
 from keras_depth.kerasapi import keras
+from keras_depth.models.io import load_trained_model, require_depth_model
+from keras_depth.runtime.manifest import read_manifest
+from keras_depth.runtime.peers import peer_manifest, peer_path
+from keras_depth.runtime.saved_model import saved_model_predict, saved_model_size_kib
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.spec import DepthSpec, decode_output
-from keras_depth.training.safe_loading import load_trained_model, require_depth_model
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # uint8 RGB [h, w, 3] -> depth [h, w]
 
@@ -83,11 +83,11 @@ class LoadedModel:
 
 
 def load_model(ref: str, config: Config, num_threads: int = 2, unsafe: bool = False) -> LoadedModel:
-    """The model of a reference: ``peer:NAME`` (export.peers), ``MODEL.tflite`` or
+    """The model of a reference: ``peer:NAME`` (keras_depth.runtime.peers), ``MODEL.tflite`` or
     ``MODEL.tflite=MANIFEST.json``, a Keras file (``.keras``/``.h5``), or a SavedModel folder (with
     ``manifest.json`` inside). Each is checked against its manifest before it scores anything
     (``keras_model_spec`` for Keras files; ``TFLiteDepthEstimator`` for TFLite files); ``unsafe``:
-    load Keras files without the check of ``keras_depth.training.safe_loading``."""
+    load Keras files without the check of ``keras_depth.models.io``."""
     if ref.startswith("peer:"):
         name = ref[5:]
         path, manifest = peer_path(name), peer_manifest(name)

@@ -38,8 +38,8 @@ def evaluate_run(config: Config, keras_model: Optional[keras.Model] = None, tfli
                  unsafe: bool = False) -> tuple[Path, dict[VariantId, dict]]:
     """Evaluate the Keras model, the TFLite files of a run and any other ``models`` (references as in
     ``load_predictor``) on ``data`` (default: the held-out split); write the report to ``out_dir``
-    (default OUTPUT_DIR/report); ``unsafe``: load Keras files without ``safe_loading``'s check. Returns
-    the report's path and the metrics of each model by ``VariantId``."""
+    (default OUTPUT_DIR/report); ``unsafe``: load Keras files without the check of
+    ``keras_depth.models.io``. Returns the report's path and the metrics of each model by ``VariantId``."""
     spec = DepthSpec.from_dict(config.model.spec)
     data = data if data is not None else load_eval_set(config, "val")
     predictors: dict[VariantId, Predictor] = {}

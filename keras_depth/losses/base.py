@@ -5,9 +5,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_depth.target import unpack_target
 from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras
+from keras_depth.packed_target import unpack_target
 
 PREDICTIONS = ("depth", "disparity", "log_depth")  # keras_depth.spec.OUTPUT_KINDS
 # Floor for a depth or disparity before log or reciprocal; keeps values and gradients finite.
@@ -65,7 +65,7 @@ def check_choice(name: str, value: Any, choices: tuple) -> None:
 
 
 class PackedTargetLoss(keras.losses.Loss):
-    """A Keras Loss over the packed ``y_true`` ([B,H,W,3], ``keras_depth.target``).
+    """A Keras Loss over the packed ``y_true`` ([B,H,W,3], ``keras_depth.packed_target``).
 
     Subclasses implement ``compute(depth, mask, semantics, y_pred)`` and list their constructor
     arguments in ``config_keys`` (kept as attributes, returned by ``get_config``).

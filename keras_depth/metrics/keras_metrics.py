@@ -4,7 +4,7 @@ Each metric runs ``per_image_metrics`` through ``tf.numpy_function`` and accumul
 per-image values and the number of evaluated images, so the result over an epoch is the mean of
 per-image metrics (``averaging="per_image"``), the same as ``MetricAccumulator``.
 
-``y_true`` is the packed target (``keras_depth.target``); ``y_pred`` is ``[B,H,W,1]`` depth
+``y_true`` is the packed target (``keras_depth.packed_target``); ``y_pred`` is ``[B,H,W,1]`` depth
 (or disparity with ``prediction="disparity"``). Samples with affine-disparity semantics have no
 depth to compare against and are skipped.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_depth.target import unpack_target
 from keras_depth.kerasapi import keras
 from keras_depth.metrics.depth_metrics import ALIGNMENTS, METRIC_NAMES, per_image_metrics
+from keras_depth.packed_target import unpack_target
 from keras_depth.spec import AFFINE_DISPARITY
 
 PREDICTIONS = ("depth", "disparity", "log_depth")  # keras_depth.spec.OUTPUT_KINDS

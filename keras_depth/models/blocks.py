@@ -80,8 +80,8 @@ def exp_head(x, spec: DepthSpec, name: str = "depth"):
     """``exp(clip(logits, log lo, log hi))``: log-depth (or log-disparity) regression, bounded by the spec.
 
     Uniform in log space, where sigmoid is uniform in linear space; int8 TFLite runs it as MINIMUM/MAXIMUM
-    + EXP (an int8 lookup table). The exp layer needs a custom QuantizeConfig (``quantize_configs``)."""
-    from keras_depth.models.quantize_configs import ClippedExp
+    + EXP (an int8 lookup table). The exp layer needs a custom QuantizeConfig (``models.quantize_configs``)."""
+    from keras_depth.models.layers import ClippedExp
 
     lo, hi = spec.output_range
     # Start at the range's geometric middle (exp(0) = 1 would sit wherever 1 happens to fall in it).

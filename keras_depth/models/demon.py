@@ -20,7 +20,7 @@ from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
 from keras_depth.models.blocks import conv_bn_relu, depth_head, separable_conv_bn_relu
 from keras_depth.models.decoders import unet_decoder
-from keras_depth.models.quantize_configs import L2Normalize
+from keras_depth.models.layers import L2Normalize
 from keras_depth.spec import DepthSpec
 
 # Depth in baselines: a phone moving a few cm between frames sees 0.3..10 m, i.e. ~3..1000 baselines.

@@ -18,7 +18,7 @@ from keras_depth.errors import UsageError
 from keras_depth.kerasapi import keras, layers
 from keras_depth.models.applications import keras_application
 from keras_depth.models.blocks import make_divisible
-from keras_depth.models.quantize_configs import HardSwish
+from keras_depth.models.layers import HardSwish
 
 # (expansion, filters, kernel ("k": 5 unless minimalistic), stride, squeeze-excite, activation)
 _SMALL = [

@@ -1,4 +1,5 @@
-"""Layers that tfmot's default 8-bit registry cannot quantize, each with the ``QuantizeConfig`` it needs.
+"""The ``QuantizeConfig`` of each layer that tfmot's default 8-bit registry cannot quantize (our own
+layers, ``keras_depth.models.layers``, and Keras's ``Multiply``), and the depth head's fixed output range.
 
 tfmot 0.8's ``Default8BitQuantizeRegistry`` (default_8bit_quantize_registry.py, ``_LAYER_QUANTIZE_INFO``)
 has no entry for ``keras.layers.Multiply``, for ``TFOpLambda`` (what ``x + 3.0`` in Keras' own
@@ -7,63 +8,18 @@ not supported. You can quantize this layer by passing a ``tfmot.quantization.ker
 instance to the ``quantize_annotate_layer`` API". Its documented remedy is a ``QuantizeConfig`` per layer
 (tfmot guide "Quantization aware training comprehensive guide", section "Quantize custom Keras layer").
 
-``export.qat.make_qat_model`` passes ``quantize_config_for(layer)`` to ``quantize_annotate_layer`` for
-each layer, the public route; nothing here patches tfmot's registry.
+``keras_depth.training.qat.make_qat_model`` passes ``quantize_config_for(layer)`` to
+``quantize_annotate_layer`` for each layer, the public route; nothing here patches tfmot's registry.
 
 Every config here quantizes the layer's output only: its inputs already carry the fake-quant ranges of
 the layers that produced them, and the layer has no weights.
 """
 from __future__ import annotations
 
-import math
 from typing import Optional
 
-from keras_depth.kerasapi import keras, layers, tf, tfmot
-
-
-@keras.saving.register_keras_serializable(package="keras_depth")
-class HardSwish(layers.Layer):
-    """``x * relu6(x + 3) / 6`` (MobileNetV3, Howard et al. 2019, Eq. 2) as ONE layer.
-
-    Keras' application writes it as Multiply + two TFOpLambda ops, none of which tfmot quantizes; as one
-    layer it gets one output range, and the TFLite converter fuses the pattern into its int8 HARD_SWISH op.
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
-    def call(self, x):
-        return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
-
-
-@keras.saving.register_keras_serializable(package="keras_depth")
-class ClippedExp(layers.Layer):
-    """``exp(clip(x, log lo, log hi))``: the exp parameterisation of a bounded depth or disparity head.
-
-    Clipping before the exp bounds the output to [lo, hi] exactly, so the int8 output range is known."""
-
-    def __init__(self, lo: float, hi: float, **kwargs):
-        super().__init__(**kwargs)
-        if not 0 < lo < hi:
-            raise ValueError(f"ClippedExp: expected 0 < lo < hi, got lo={lo}, hi={hi}")
-        self.lo, self.hi = float(lo), float(hi)
-
-    def call(self, x):
-        return tf.exp(tf.clip_by_value(x, math.log(self.lo), math.log(self.hi)))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "lo": self.lo, "hi": self.hi}
-
-
-@keras.saving.register_keras_serializable(package="keras_depth")
-class L2Normalize(layers.Layer):
-    """Unit-length vectors along channels (surface normals); TFLite has an int8 L2_NORMALIZATION op."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
-    def call(self, x):
-        return tf.math.l2_normalize(x, axis=-1, epsilon=1e-12)
+from keras_depth.kerasapi import keras, layers, tfmot
+from keras_depth.models.layers import ClippedExp, HardSwish, L2Normalize
 
 
 def _output_quantizer():
@@ -169,8 +125,6 @@ def _custom_classes() -> tuple:
 def quantize_config_for(layer) -> Optional[object]:
     """The QuantizeConfig this module provides for ``layer``, or None (tfmot's default applies)."""
     return output_quantize_config() if type(layer) in _custom_classes() else None
-
-
 
 
 def custom_objects() -> dict:

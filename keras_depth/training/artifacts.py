@@ -1,4 +1,4 @@
-"""What a training run leaves in its output folder, and how the model is read back.
+"""What a training run leaves in its output folder (read back with ``keras_depth.models.io``).
 
 ``model.keras`` (the flat inference model), ``model_meta.json`` (what prediction needs besides the
 weights, as monodepth2 keeps it), ``history.json``; ``config.json`` is written when the run starts.
@@ -13,8 +13,7 @@ from pathlib import Path
 from keras_depth.config import Config
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
-from keras_depth.training.callbacks import save_model_atomic
-from keras_depth.training.safe_loading import load_trained_model  # noqa: F401  (read back through here)
+from keras_depth.models.io import save_model_atomic
 
 
 @dataclasses.dataclass

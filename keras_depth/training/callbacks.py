@@ -10,19 +10,14 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_depth.io import atomic_write_with
 from keras_depth.kerasapi import keras
+from keras_depth.models.io import save_model_atomic
 from keras_depth.visualize import colorize
 
 
 def fit_verbosity(verbose: int) -> int:
     """``model.fit``'s ``verbose``: the progress bar (1) only on a terminal, one line per epoch (2) in logs."""
     return verbose if sys.stdout.isatty() or verbose != 1 else 2
-
-
-def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
-    """``model.save`` into a temporary file, then rename: a crash never leaves a torn model file."""
-    atomic_write_with(path, lambda tmp: model.save(tmp))
 
 
 def predict_replicated(model: keras.Model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:

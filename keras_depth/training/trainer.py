@@ -34,25 +34,24 @@ from keras_depth.losses import LOSSES, build_loss
 from keras_depth.metrics.keras_metrics import AbsRel, Delta1
 from keras_depth.models import build_model_from_config
 from keras_depth.spec import DepthSpec
-from keras_depth.training.artifacts import TrainResult, load_trained_model, save_trained_model
+from keras_depth.training.artifacts import TrainResult, save_trained_model
 from keras_depth.training.batchnorm import (recompute_batchnorm_statistics, set_batchnorm_momentum,
                                             synchronized_batchnorm)
 from keras_depth.training.callbacks import AtomicModelCheckpoint, DepthImageSummary, fit_verbosity
-from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.demon_training import DEMON_MODE, train_demon
 from keras_depth.training.divergence import StopOnNonFinite, TrainingDiverged
+from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.label_check import check_training_labels
+from keras_depth.training.precision import CopyWeights, needs_twin, precision_policy, resolve_precision, training_twin
 from keras_depth.training.resume import BACKUP_HISTORY, ResumedHistory, check_backup_config, remove_backup
-from keras_depth.training.speed import CopyWeights, needs_twin, precision_policy, resolve_precision, training_twin
 from keras_depth.training.stereo import StereoTrainer, build_stereo_trainer
 from keras_depth.training.strategy import get_strategy, is_multiworker, shard_by_data, writing_dir
 
 SUPERVISED_MODES = ("supervised-metric", "relative")
 STEREO_MODE = "self-supervised-stereo"
 MODES = (*SUPERVISED_MODES, STEREO_MODE, DEMON_MODE)
-# load_trained_model: runs are read back through this module (export, evaluate, benchmark).
-__all__ = ["MODES", "TrainResult", "TrainingDiverged", "build_fit_model", "check_mode", "compile_model",
-           "load_trained_model", "loss_terms", "steps_per_epoch", "train", "training_metrics"]
+__all__ = ["MODES", "TrainResult", "TrainingDiverged", "build_fit_model", "check_mode", "compile_model", "loss_terms",
+           "steps_per_epoch", "train", "training_metrics"]
 
 
 def check_mode(config: Config) -> DepthSpec:

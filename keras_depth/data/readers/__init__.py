@@ -11,12 +11,13 @@
 | ``manifest``, ``folder_pairs`` | generic | CSV/JSONL manifest; rgb/ + depth/ folders |
 | ``frames`` | video | image folder or video file, no GT |
 | ``stereo_folder``, ``kitti_stereo``, ``middlebury_stereo`` | stereo | rectified pairs |
+| ``pseudo_labels`` | pseudo_labels | a folder of the distillation's pseudo-label cache |
 | ``tfrecord`` | keras_depth.data.tfrecord | packed shards |
 
 Calibrations (files and ``intrinsics`` options) put pixel centres at integer coordinates (OpenCV);
 samples carry them with pixel centres at ``j + 0.5`` (``source.sample_intrinsics``).
 """
-from keras_depth.data.readers import diode, generic, kitti, nyu, pfm, sintel, stereo, tum, video  # noqa: F401
+from keras_depth.data.readers import diode, generic, kitti, nyu, pfm, pseudo_labels, sintel, stereo, tum, video  # noqa: F401
 from keras_depth.data.readers.source import BAD_DATA, bad_data_counts, reraise_data_error  # noqa: F401
 
 import keras_depth.data.tfrecord  # noqa: E402,F401  (registers "tfrecord")

@@ -1,7 +1,7 @@
 package dev.kerasdepth.core
 
 /**
- * The manifest beside every exported model (export/manifest.py is the schema; docs/contracts.md
+ * The manifest beside every exported model (keras_depth/runtime/manifest.py is the schema; docs/contracts.md
  * section 4 says how a consumer uses it). Keys are those `dataclasses.asdict` writes.
  *
  * [Manifest.parse] checks what the Python `Manifest.from_dict` + `validate` check, and a little more

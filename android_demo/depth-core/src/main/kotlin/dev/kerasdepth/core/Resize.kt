@@ -5,7 +5,7 @@ import kotlin.math.min
 
 /**
  * Image resizing that follows OpenCV's `cv2.resize`, because the Python evaluator
- * (export/runtime.py `TFLiteDepthEstimator.preprocess`) resizes with it and the phone must feed
+ * (keras_depth/runtime/tflite.py `TFLiteDepthEstimator.preprocess`) resizes with it and the phone must feed
  * the model the same tensor.
  *
  * - [Interpolation.LINEAR]: half-pixel centres (`src = (dst + 0.5) * scale - 0.5`), edge pixels

@@ -9,7 +9,7 @@ import kotlin.math.abs
 
 /**
  * Golden fixtures written by export/fixtures.py from a real int8 TFLite model through
- * export.runtime.TFLiteDepthEstimator (cv2 resize, numpy quantization). Regenerate with
+ * keras_depth.runtime.tflite.TFLiteDepthEstimator (cv2 resize, numpy quantization). Regenerate with
  * `keras-depth fixtures --tiny android_demo/depth-core/src/test/resources/fixtures`;
  * tests/test_android_fixtures.py checks they are current.
  */

@@ -4,7 +4,7 @@ random input, timed with ``time.perf_counter``; median and 90th percentile in ms
 ``interleave=True`` invokes the models round-robin (one timed run of each per round), so load spikes
 from other processes on a shared machine hit every model alike and their ratio holds; otherwise each
 model is warmed up and timed alone, one after another. ``input_hw`` runs a model at another input
-size (``export.runtime.load_interpreter``), so that models are compared at equal size.
+size (``keras_depth.runtime.tflite.load_interpreter``), so that models are compared at equal size.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from export.runtime import load_interpreter
+from keras_depth.runtime.tflite import load_interpreter
 
 
 def random_inputs(interpreter, rng: np.random.Generator) -> list[tuple[int, np.ndarray]]:

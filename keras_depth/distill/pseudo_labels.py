@@ -11,11 +11,10 @@ Quality (docs/distill.md):
 - **several teachers**: each one's label is aligned to the first teacher's in the same way, then
   averaged; a pixel is kept where every teacher kept it.
 
-The cache (``label_sources``): one folder per source under ``<cache_dir>/pseudo/<key>/`` holding
-``images.npy`` (uint8), ``labels.npy`` (float16), ``masks.npy`` (uint8) and ``meta.json``, written
-atomically. The key hashes the teachers (file hash and every input/output convention), the source
-(options and file listing) and the preprocessing, so a second run never calls a teacher again.
-The ``pseudo_labels`` dataset type reads one such folder as raw samples (docs/contracts.md section 1).
+The cache (``label_source``): one folder per source under ``<cache_dir>/pseudo/<key>/`` in the
+format that the ``pseudo_labels`` dataset type reads (``keras_depth.data.readers.pseudo_labels``),
+written atomically. The key hashes the teachers (file hash and every input/output convention), the
+source (options and file listing) and the preprocessing, so a second run never calls a teacher again.
 """
 from __future__ import annotations
 
@@ -23,39 +22,23 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-import tensorflow as tf
 
-from keras_depth.data.registry import register_dataset
-from keras_depth.data.unlabeled import FrameSource, iter_source
+from keras_depth.data.readers.pseudo_labels import CACHE_FORMAT
+from keras_depth.distill.teacher import Teacher, label_domain
+from keras_depth.distill.unlabeled import FrameSource, iter_source
 from keras_depth.errors import UsageError
 from keras_depth.geometry import center_crop, center_crop_box, lstsq_scale_shift, resize_rgb
 from keras_depth.io import atomic_write_text, atomic_write_with
-from keras_depth.spec import SEMANTICS_CODES, SEMANTICS_NAMES
 
-CACHE_FORMAT = 1
 DEFAULT_THRESHOLD = 0.1
-
-
-class TeacherLike(Protocol):  # export.teachers.Teacher (the data layer does not import export)
-    name: str
-    semantics: str
-    input_hw: tuple[int, int]
-    calls: int
-
-    def describe(self) -> dict: ...
-    def predict(self, rgb: np.ndarray) -> np.ndarray: ...
-
-
-def domain_of(semantics: str) -> str:
-    return "disparity" if semantics == "affine_disparity" else "depth"
 
 
 def valid_label(y: np.ndarray, semantics: str) -> np.ndarray:
     ok = np.isfinite(y)
-    return ok & (y > 0) if domain_of(semantics) == "depth" else ok
+    return ok & (y > 0) if label_domain(semantics) == "depth" else ok
 
 
 def align_label(y: np.ndarray, ref: np.ndarray, valid: np.ndarray, semantics: str) -> np.ndarray:
@@ -71,7 +54,7 @@ def align_label(y: np.ndarray, ref: np.ndarray, valid: np.ndarray, semantics: st
 
 def disagreement(a: np.ndarray, b: np.ndarray, valid: np.ndarray, semantics: str) -> np.ndarray:
     """Per-pixel disagreement of two aligned labels (see the module docstring)."""
-    if domain_of(semantics) == "depth":
+    if label_domain(semantics) == "depth":
         return np.abs(a - b) / np.maximum((a + b) / 2, 1e-6)
     med = float(np.median(np.abs(a[valid]))) if valid.any() else 1.0
     return np.abs(a - b) / max(med, 1e-6)
@@ -124,7 +107,7 @@ def _resize_label(y: np.ndarray, keep: np.ndarray, hw: tuple[int, int]) -> tuple
     return np.where(mask, label, 0).astype(np.float32), mask
 
 
-def label_frame(teachers: Sequence[Any], key: str, frame: np.ndarray, semantics: str, tta: bool,
+def label_frame(teachers: Sequence[Teacher], key: str, frame: np.ndarray, semantics: str, tta: bool,
                 threshold: float, short_side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(image, label, mask) of one frame at its storage size. Every teacher labels the region of the
     first teacher's geometry (a centre crop to its input's aspect, or the whole frame for ``fit:
@@ -155,13 +138,13 @@ def label_frame(teachers: Sequence[Any], key: str, frame: np.ndarray, semantics:
     return resize_rgb(region, hw), label, keep
 
 
-def cache_key(teachers: Sequence[Any], source: FrameSource, options: dict) -> str:
+def cache_key(teachers: Sequence[Teacher], source: FrameSource, options: dict) -> str:
     blob = json.dumps({"format": CACHE_FORMAT, "teachers": [t.describe() for t in teachers],
                        "source": source.describe(), "options": options}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def label_source(teachers: Sequence[Any], source: FrameSource, cache_dir: str | Path, *, tta: bool = True,
+def label_source(teachers: Sequence[Teacher], source: FrameSource, cache_dir: str | Path, *, tta: bool = True,
                  threshold: float = DEFAULT_THRESHOLD, short_side: int = 256, strict: bool = False,
                  log: Callable[[str], None] = print) -> Path:
     """The cache folder of ``source`` labelled by ``teachers``: found, or computed once and written
@@ -207,55 +190,4 @@ def label_source(teachers: Sequence[Any], source: FrameSource, cache_dir: str | 
     return folder
 
 
-def read_cache(folder: str | Path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
-    folder = Path(folder)
-    if not (folder / "meta.json").is_file():
-        raise UsageError(f"pseudo_labels: {folder} is not a pseudo-label cache folder (no meta.json)")
-    meta = json.loads((folder / "meta.json").read_text())
-    load = lambda n: np.load(folder / f"{n}.npy", mmap_mode="r")  # noqa: E731
-    return meta, load("images"), load("labels"), load("masks")
-
-
-@register_dataset("pseudo_labels")
-def pseudo_labels_dataset(path: str, split: str = "all", holdout: int = 10, aspect: Optional[Sequence[int]] = None,
-                          shuffle: bool = False, seed: Optional[int] = None) -> tf.data.Dataset:
-    """Raw samples of a pseudo-label cache folder: the label as ``depth`` in its semantics' domain,
-    the confidence mask as ``mask``. ``split``: ``train`` leaves out every ``holdout``-th frame,
-    ``val`` is those frames, ``all`` every frame. ``aspect``: ``[h, w]`` to centre-crop to (the
-    student's input), so later resizing does not squash the frame."""
-    meta, images, labels, masks = read_cache(path)
-    n = len(images)
-    if split not in ("train", "val", "all"):
-        raise UsageError(f"pseudo_labels split: expected train, val or all, got {split!r}")
-    if not isinstance(holdout, int) or holdout < 2:
-        raise UsageError(f"pseudo_labels holdout: expected an integer >= 2, got {holdout!r}")
-    index = np.arange(n)
-    if split != "all":
-        held = index % holdout == holdout - 1
-        index = index[held] if split == "val" else index[~held]
-    if len(index) == 0:
-        raise UsageError(f"pseudo_labels: {path} has no frame in split {split!r} ({n} frames, holdout {holdout})")
-    code = SEMANTICS_CODES[meta["semantics"]]
-    top, left, h, w = center_crop_box(images.shape[1:3], aspect) if aspect else (0, 0, *images.shape[1:3])
-
-    def load(i: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        i = int(i)
-        img = np.asarray(images[i, top:top + h, left:left + w])
-        m = np.asarray(masks[i, top:top + h, left:left + w], np.float32)[..., None]
-        d = np.asarray(labels[i, top:top + h, left:left + w], np.float32)[..., None] * m
-        return img, d, m
-
-    def fetch(i: tf.Tensor) -> dict[str, tf.Tensor]:
-        img, d, m = tf.numpy_function(load, [i], [tf.uint8, tf.float32, tf.float32], stateful=False)
-        return {"image": tf.ensure_shape(img, [h, w, 3]), "depth": tf.ensure_shape(d, [h, w, 1]),
-                "mask": tf.ensure_shape(m, [h, w, 1]), "semantics": tf.constant(code, tf.int32),
-                "intrinsics": tf.constant([-1.0] * 4, tf.float32)}
-
-    ds = tf.data.Dataset.from_tensor_slices(index.astype(np.int64))
-    if shuffle:
-        ds = ds.shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
-    return ds.map(fetch, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-__all__ = ["SEMANTICS_NAMES", "align_label", "combine_teachers", "flip_tta", "label_source", "pseudo_labels_dataset",
-           "read_cache"]
+__all__ = ["align_label", "combine_teachers", "flip_tta", "label_source"]

@@ -1,4 +1,4 @@
-"""Training-speed options: ``train.precision`` (mixed bfloat16/float16) and ``train.jit_compile`` (XLA).
+"""The training twin: ``train.precision`` (mixed bfloat16/float16) and ``train.jit_compile`` (XLA).
 
 Either one trains a *twin* of the flat inference model rather than the model itself:
 

@@ -9,17 +9,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from export.calibration import calibration_summary, representative_images
 from export.model_manifest import build_manifest
 from export.parity import check_parity
 from export.ptq import convert_int8_ptq
-from export.runtime import TFLiteDepthEstimator
 from keras_depth.config import Config
+from keras_depth.data.calibration import calibration_summary, representative_images
 from keras_depth.evaluation.eval_sets import EvalSet
 from keras_depth.evaluation.protocol import evaluate_predictors, protocol
 from keras_depth.evaluation.variant_id import VariantId
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras
+from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.spec import DepthSpec
 
 

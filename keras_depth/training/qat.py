@@ -1,13 +1,13 @@
-"""Quantization-aware training (tfmot): annotate the flat float model, ``quantize_apply``, fine-tune,
-and the QAT model's conversion to full-int8 TFLite.
+"""Quantization-aware training (tfmot): annotate the flat float model, ``quantize_apply``, fine-tune
+(the QAT model's conversion to full-int8 TFLite is ``export.qat_convert``).
 
 The flow is tfmot's documented one: clone with ``quantize_annotate_layer`` on every layer but those
 kept in float, ``quantize_apply`` inside ``quantize_scope``, then ``model.fit`` at a low rate; with these
 changes (issue 17): the depth output's range is pinned to the spec's (``FixedRangeOutputConfig``);
 BatchNormalization is frozen while fine-tuning (``qat.freeze_batchnorm``); the target is the float
-model's prediction (``qat.target``, ``export.qat_distill``); and, with
+model's prediction (``qat.target``, ``keras_depth.training.qat_distill``); and, with
 ``qat.calibrate_ranges``, the activation ranges start from calibration instead of [-6, 6]
-(``export.qat_ranges``).
+(``keras_depth.training.qat_ranges``).
 """
 from __future__ import annotations
 
@@ -16,31 +16,22 @@ import json
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from export.converters import Representative, integer_converter
-from export.calibration import representative_images
-from export.output_range import pinned_range
-from export.qat_distill import SelfDistillation, frozen
-from export.qat_ranges import calibrate_qat_ranges
-from export.ptq import convert_selective_ptq
 from keras_depth.config import Config
+from keras_depth.data.calibration import representative_images
 from keras_depth.data.pipeline import make_dataset
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
 from keras_depth.kerasapi import keras, tfmot
-from keras_depth.models.quantize_configs import custom_objects, fixed_range_output_config, quantize_config_for
+from keras_depth.models.io import quantize_scope, save_qat_model
+from keras_depth.models.quantize_configs import fixed_range_output_config, quantize_config_for
+from keras_depth.spec import DepthSpec, pinned_range
 from keras_depth.training.artifacts import history_floats
-from keras_depth.training.callbacks import save_model_atomic
 from keras_depth.training.interrupt import deferred_interrupt
 from keras_depth.training.label_check import check_training_labels
-from keras_depth.training.safe_loading import load_trained_model
+from keras_depth.training.qat_distill import SelfDistillation, frozen
+from keras_depth.training.qat_ranges import calibrate_qat_ranges
 from keras_depth.training.strategy import get_strategy
-from keras_depth.spec import DepthSpec
 from keras_depth.training.trainer import SUPERVISED_MODES, compile_model, steps_per_epoch
-
-
-def quantize_scope():
-    """tfmot's scope plus our custom layers and their QuantizeConfig (to load QAT models)."""
-    return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
 def make_qat_model(model: keras.Model, float_layers: Sequence[str] = (),
@@ -137,7 +128,7 @@ def frozen_batchnorm(model: keras.Model, enabled: bool = True) -> Iterator[list]
     builds, and its ``trainable_weights`` ignores ``trainable``: so a frozen BN alone still trained its
     gamma and beta (and those steps moved the output's global scale: docs/export.md), and they are
     taken out of that list too, then put back. On exit the layers are trainable again: left frozen, the
-    wrapper lists gamma and beta twice, which the HDF5 writer of ``save_qat_run`` refuses ("name already
+    wrapper lists gamma and beta twice, which the HDF5 writer of ``save_qat_model`` refuses ("name already
     exists"). Yields the frozen BN layers (none unless ``enabled``)."""
     holders = _batchnorm_holders(model) if enabled else []
     kept = []
@@ -199,49 +190,10 @@ def float_twin(qat_model: keras.Model, model: keras.Model) -> keras.Model:
     return twin
 
 
-def convert_int8_qat(qat_model: keras.Model, io_dtype: str = "uint8", model: Optional[keras.Model] = None,
-                     representative: Optional[Representative] = None,
-                     output_range: Optional[Sequence[float]] = None) -> bytes:
-    """Integer model from a QAT model: the ranges come from its fake-quant nodes, no calibration.
-
-    A QAT model with ``qat.float_layers`` needs ``model`` (its float graph) and ``representative``: the
-    converter cannot keep those layers float from the fake-quant graph, so the QAT weights go through
-    selective PTQ (``convert_selective_qat``, docs/export.md "Selective quantization")."""
-    if float_layers_of(qat_model):
-        if model is None or representative is None:
-            raise UsageError("int8_qat with qat.float_layers needs the float model and calibration images")
-        return convert_selective_qat(qat_model, model, representative, io_dtype, output_range)
-    return integer_converter(qat_model, io_dtype).convert()
-
-
-def convert_selective_qat(qat_model: keras.Model, model: keras.Model, representative: Representative,
-                          io_dtype: str = "uint8", output_range: Optional[Sequence[float]] = None) -> bytes:
-    """Full-int8 TFLite of a QAT model whose ``float_layers_of`` stay float ops.
-
-    The TF 2.21 converter cannot do this from the fake-quant graph: by default it quantizes a float layer
-    between quantized neighbours (it infers the weight range from the constant and takes the activation
-    ranges from the neighbours' fake-quant nodes); ``_experimental_strict_qdq`` keeps the layer float but
-    emits tfmot's asymmetric activations as uint8 beside int8 per-channel filters, which CONV_2D rejects
-    at prepare ("input->type == kTfLiteInt8"); ``_experimental_low_bit_qat`` (no range inference) leaves
-    int8 convs with float filters, rejected the same way. So the QAT-fine-tuned weights (``float_twin``)
-    go through selective PTQ (QuantizationDebugger denylist, ``export.ptq``): weights as QAT trained
-    them, activation ranges calibrated on ``representative()`` rather than read from the fake-quant
-    nodes."""
-    names = float_layers_of(qat_model)
-    if not names:
-        raise UsageError(f"QAT model {qat_model.name!r} keeps no layer in float (qat.float_layers is empty)")
-    return convert_selective_ptq(float_twin(qat_model, model), representative, names, io_dtype, output_range)
-
-
-def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
-    """A QAT model written by ``save_qat_run``, checked like every model file (``safe_loading``)."""
-    return load_trained_model(path, unsafe=unsafe, scope=quantize_scope())
-
-
 def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tuple[keras.Model, dict]:
     """Fine-tune the QAT twin of ``model`` on the training pipeline; returns it and its history. In the
     supervised modes it learns ``model``'s own prediction (``qat.target: float_model``,
-    ``export.qat_distill``) unless ``qat.target`` is ``labels``; validation scores it on the labels.
+    ``keras_depth.training.qat_distill``) unless ``qat.target`` is ``labels``; validation scores it on the labels.
 
     ``pin_output``: quantize the depth output over the spec's range (False: tfmot's moving average, as
     before issue 17; benchmarks/bench_encodings.py measures both)."""
@@ -275,11 +227,9 @@ def run_qat(config: Config, model: keras.Model, pin_output: bool = True) -> tupl
 
 
 def save_qat_run(qat_model: keras.Model, history: dict, out_dir: Path) -> Path:
-    """Write the QAT model (loadable with ``load_qat_model``) and its history beside the float model."""
-    # HDF5: tfmot's QuantizeLayer does not reload from the .keras format (its variables are saved
-    # under other names and load_model refuses them), while HDF5 round-trips exactly.
+    """Write the QAT model (loadable with ``keras_depth.models.io.load_qat_model``) and its history
+    beside the float model."""
     path = Path(out_dir) / "model_qat.h5"
-    with quantize_scope():
-        save_model_atomic(qat_model, path)
+    save_qat_model(qat_model, path)
     atomic_write_text(Path(out_dir) / "history_qat.json", json.dumps(history, indent=2))
     return path

@@ -1,5 +1,6 @@
-"""The calibration images of full-int8 PTQ: ``export.calibration`` (dataset entries of any registered
-type), or the training split when unset; resized like validation samples, never augmented."""
+"""The calibration images of full-int8 PTQ and of QAT's range calibration: the config's
+``export.calibration`` (dataset entries of any registered type), or the training split when unset;
+resized like validation samples, never augmented."""
 from __future__ import annotations
 
 import dataclasses

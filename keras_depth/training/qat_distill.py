@@ -16,13 +16,13 @@ from typing import Iterator
 import tensorflow as tf
 
 from keras_depth.kerasapi import keras
+from keras_depth.packed_target import pack_target, unpack_target
 from keras_depth.spec import SEMANTICS_CODES, DepthSpec
-from keras_depth.target import pack_target, unpack_target
 
 
 def prediction_target(output: tf.Tensor, spec: DepthSpec) -> tf.Tensor:
     """A model's raw output as the packed target's map: depth in metres, or disparity for an
-    affine-disparity model (``keras_depth.target``)."""
+    affine-disparity model (``keras_depth.packed_target``)."""
     depth = spec.output_to_depth(tf.cast(output, tf.float32))
     return 1.0 / depth if spec.semantics == "affine_disparity" else depth
 

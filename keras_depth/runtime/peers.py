@@ -1,16 +1,17 @@
 """Third-party ("peer") models that we evaluate and benchmark beside ours, each given a manifest.
 
 The peer files live in ``../shared/anchors`` and are never copied into the project: a manifest is
-generated here from what their PROVENANCE.md verified.
+generated here from what their PROVENANCE.md verified (``tests/peer_fixtures.stage_peer`` writes it beside
+a symlink when a tool needs a ``model.tflite`` + ``model.json`` pair).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from export.manifest import InputSpec, Manifest, OutputSpec, Quantization
 from keras_depth.errors import UsageError
 from keras_depth.paths import shared_path
+from keras_depth.runtime.manifest import InputSpec, Manifest, OutputSpec, Quantization
 
 
 def fastdepth_manifest(model_file: str = "fast_depth_224.tflite") -> Manifest:
@@ -80,4 +81,3 @@ def peer_path(name: str) -> Path:
 def peer_manifest(name: str) -> Manifest:
     peer_path(name)
     return PEERS[name][1]()
-

@@ -11,9 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-from export.manifest import Manifest, check_manifest_is_embedded_one, read_manifest
 from keras_depth.errors import UsageError
 from keras_depth.geometry import resize_rgb
+from keras_depth.runtime.manifest import Manifest, check_manifest_is_embedded_one, read_manifest
 from keras_depth.spec import decode_output
 
 

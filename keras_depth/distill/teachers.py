@@ -1,4 +1,4 @@
-"""Loading a teacher of each kind (``export.teacher_spec`` says what a teacher block holds):
+"""Loading a teacher of each kind (``keras_depth.teacher_spec`` says what a teacher block holds):
 TFLite and peers (ai-edge-litert), ONNX (onnxruntime), Keras/SavedModel, and precomputed label
 folders. Every failure is one line naming the file: missing, truncated, not a depth model (input
 count, rank, channels; output map shape), or a manifest that disagrees with the file."""
@@ -8,20 +8,22 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
-from export.manifest import Manifest, read_manifest
-from export.peers import PEERS, peer_manifest, peer_path
-from export.teacher_spec import (Teacher, TeacherSpec, _input_layout, _norm, _output_map, fingerprint_path,
-                                 label_domain)
+from keras_depth.distill.teacher import (Teacher, fingerprint_path, input_layout, input_normalization, label_domain,
+                                         output_map)
 from keras_depth.errors import DataError, UsageError
+from keras_depth.runtime.manifest import Manifest, read_manifest
+from keras_depth.runtime.peers import PEERS, peer_manifest, peer_path
+from keras_depth.teacher_spec import TeacherSpec
 
 PRECOMPUTED_EXTS = (".npy", ".pfm", ".png")
 
+
 def _tflite_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
-    from export.runtime import load_interpreter
+    from keras_depth.runtime.tflite import load_interpreter
 
     if spec.kind == "peer":
         path, manifest = peer_path(spec.path), peer_manifest(spec.path)
@@ -36,7 +38,7 @@ def _tflite_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
     ins, outs = it.get_input_details(), it.get_output_details()
     if len(ins) != 1:
         raise UsageError(f"{path}: not a depth model (expected 1 input, got {len(ins)})")
-    layout, hw = _input_layout([int(v) for v in ins[0]["shape"]], str(path))
+    layout, hw = input_layout([int(v) for v in ins[0]["shape"]], str(path))
     if spec.output_index >= len(outs):
         raise UsageError(f"{where}.output_index: {spec.output_index}, but {path} has {len(outs)} output(s)")
     out = outs[spec.output_index]
@@ -55,7 +57,7 @@ def _tflite_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
     semantics = spec.semantics or (manifest.output.semantics if manifest else None)
     if semantics is None:
         raise UsageError(f"{where}.semantics: required for {path} (no manifest beside or inside it)")
-    normalization = _norm(spec.normalization or (manifest.input.normalization if manifest else None), where)
+    normalization = input_normalization(spec.normalization or (manifest.input.normalization if manifest else None), where)
     channel_order = spec.channel_order or (manifest.input.channel_order if manifest else "RGB")
     output_kind = spec.output_kind or (manifest.output.kind if manifest else "depth")
     in_scale, in_zp = ins[0]["quantization"]
@@ -66,7 +68,7 @@ def _tflite_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
     def run(x: np.ndarray) -> np.ndarray:
         it.set_tensor(ins[0]["index"], x)
         it.invoke()
-        y = _output_map(it.get_tensor(out["index"]), str(path))
+        y = output_map(it.get_tensor(out["index"]), str(path))
         return (y - out_zp) * out_scale if out_int else y
 
     return Teacher(spec, run, hw, semantics, output_kind, normalization, channel_order, in_dtype.name, quantize,
@@ -109,7 +111,7 @@ def _onnx_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
     ins, outs = sess.get_inputs(), sess.get_outputs()
     if len(ins) != 1:
         raise UsageError(f"{path}: not a depth model (expected 1 input, got {len(ins)})")
-    layout, hw = _input_layout(list(ins[0].shape), str(path))
+    layout, hw = input_layout(list(ins[0].shape), str(path))
     if spec.input_size is not None:
         if hw is not None and tuple(spec.input_size) != hw:
             raise UsageError(f"{where}.input_size: {spec.input_size}, but {path} takes {list(hw)}")
@@ -126,10 +128,10 @@ def _onnx_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
     in_name, out_name = ins[0].name, outs[spec.output_index].name
 
     def run(x: np.ndarray) -> np.ndarray:
-        return _output_map(sess.run([out_name], {in_name: x})[0], str(path))
+        return output_map(sess.run([out_name], {in_name: x})[0], str(path))
 
     quantize = (lambda x: np.clip(np.round(x), 0, 255).astype(np.uint8)) if dtype == "uint8" else None
-    return Teacher(spec, run, hw, spec.semantics, spec.output_kind or "depth", _norm(spec.normalization, where),
+    return Teacher(spec, run, hw, spec.semantics, spec.output_kind or "depth", input_normalization(spec.normalization, where),
                    spec.channel_order or "RGB", dtype, quantize, layout, fingerprint_path(path))
 
 
@@ -144,20 +146,20 @@ def _keras_teacher(spec: TeacherSpec, where: str, num_threads: int, unsafe: bool
     if path.is_dir():
         if not (path / "saved_model.pb").is_file():
             raise UsageError(f"{path}: not a SavedModel folder (no saved_model.pb)")
-        from export.saved_model import saved_model_predict
+        from keras_depth.runtime.saved_model import saved_model_predict
 
         forward = saved_model_predict(path)
         if spec.input_size is None:
             raise UsageError(f"{where}.input_size: required for a SavedModel teacher")
         hw = tuple(spec.input_size)
     else:
-        from keras_depth.training.artifacts import load_trained_model
+        from keras_depth.models.io import load_trained_model
 
         model = load_trained_model(path, unsafe=unsafe)
         if len(model.inputs) != 1:
             raise UsageError(f"{path}: not a depth model (expected 1 input, got {len(model.inputs)})")
         shape = [int(v) if v is not None else None for v in model.input_shape[1:]]
-        layout, hw = _input_layout([1, *shape], str(path))
+        layout, hw = input_layout([1, *shape], str(path))
         if layout != "NHWC":
             raise UsageError(f"{path}: a Keras teacher must take NHWC input")
         if spec.input_size is not None:
@@ -171,9 +173,9 @@ def _keras_teacher(spec: TeacherSpec, where: str, num_threads: int, unsafe: bool
             return (y[spec.output_index] if isinstance(y, (list, tuple)) else y).numpy()
 
     def run(x: np.ndarray) -> np.ndarray:
-        return _output_map(forward(x), str(path))
+        return output_map(forward(x), str(path))
 
-    return Teacher(spec, run, hw, spec.semantics, spec.output_kind or "depth", _norm(spec.normalization, where),
+    return Teacher(spec, run, hw, spec.semantics, spec.output_kind or "depth", input_normalization(spec.normalization, where),
                    spec.channel_order or "RGB", "float32", None, "NHWC", fingerprint_path(path))
 
 
@@ -232,10 +234,9 @@ def label_name(key: str) -> str:
     return key.replace("/", "__")
 
 
-def load_teacher(entry: Any, where: str = "teacher", num_threads: int = 2, unsafe: bool = False) -> Teacher:
-    """A ``Teacher`` from a ``teacher:`` block (a dict, or a ``TeacherSpec``); one-line errors name
-    the file for a missing, truncated or non-depth model, and a manifest that disagrees with it."""
-    spec = entry if isinstance(entry, TeacherSpec) else TeacherSpec.from_dict(entry, where)
+def load_teacher(spec: TeacherSpec, where: str = "teacher", num_threads: int = 2, unsafe: bool = False) -> Teacher:
+    """The ``Teacher`` of a ``teacher:`` block; one-line errors name the file for a missing, truncated
+    or non-depth model, and a manifest that disagrees with it. ``where``: the block's key in errors."""
     if spec.kind in ("tflite", "peer"):
         if spec.kind == "peer" and spec.path not in PEERS:
             raise UsageError(f"{where}.path: peer {spec.path!r} is unknown (expected one of: {', '.join(PEERS)})")
@@ -247,8 +248,8 @@ def load_teacher(entry: Any, where: str = "teacher", num_threads: int = 2, unsaf
     return PrecomputedTeacher(spec, where)
 
 
-def teacher_from_path(path: str | os.PathLike, semantics: Optional[str] = None) -> dict:
-    """A teacher block guessed from a file name (the CLI's ``--teacher PATH``): the kind by extension."""
+def teacher_from_path(path: str | os.PathLike, semantics: Optional[str] = None) -> TeacherSpec:
+    """The teacher block of a file (the CLI's ``--teacher PATH``): the kind guessed by extension."""
     p = Path(path)
     kind = {".tflite": "tflite", ".onnx": "onnx", ".keras": "keras", ".h5": "keras"}.get(p.suffix.lower())
     if kind is None:
@@ -258,7 +259,6 @@ def teacher_from_path(path: str | os.PathLike, semantics: Optional[str] = None) 
             kind = "peer"
         else:
             raise UsageError(f"--teacher {path}: expected a .tflite, .onnx, .keras file, a SavedModel or label folder, or a peer name")
-    block = {"kind": kind, "path": str(path)}
-    if semantics:
-        block["semantics"] = semantics
-    return block
+    spec = TeacherSpec(kind=kind, path=str(path), semantics=semantics or None)
+    spec.check(f"--teacher {path}")
+    return spec

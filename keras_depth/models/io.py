@@ -1,4 +1,4 @@
-"""The one way a Keras model file is read back: checked before anything in it is deserialised.
+"""Model files: the one way a Keras model is written (atomically) and read back (checked first).
 
 A model file can carry Python: a ``Lambda`` layer stores its function's bytecode, and a custom class
 name can make the loader import and call code. Keras refuses ``Lambda`` in ``.keras`` files under
@@ -9,17 +9,22 @@ allow-list: Keras's own layers, initializers, regularizers and constraints (``La
 classes keras-depth registers, and those of the scope the caller loads in (tfmot's for QAT models).
 ``unsafe=True`` (``--unsafe``) skips the check and loads with ``safe_mode`` off.
 
+Float models are ``.keras`` files (``save_model_atomic``, ``load_trained_model``); QAT models are HDF5
+(``save_qat_model``, ``load_qat_model``), loaded inside ``quantize_scope``.
+
 Importing this module loads no TensorFlow: ``precheck_model_file`` (existence, format, code-carrying
 classes) lets a subcommand refuse a bad model file in a fraction of a second, before its heavy imports.
 """
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from keras_depth.errors import DataError, UsageError
+from keras_depth.io import atomic_write_with
 
 if TYPE_CHECKING:
     from keras_depth.kerasapi import keras
@@ -34,7 +39,7 @@ _MODULES = ("keras", "tf_keras", "keras_depth", "tensorflow_model_optimization",
 def allowed_classes(scope: Any = None) -> set[str]:
     """Class names a model file may hold: Keras's (minus ``CODE_CLASSES``), keras-depth's registered
     ones, and those of ``scope`` (a ``keras.utils.custom_object_scope``)."""
-    import keras_depth.models.quantize_configs  # noqa: F401  (registers keras-depth's layers)
+    import keras_depth.models.layers  # noqa: F401  (registers keras-depth's layers)
     from keras_depth.kerasapi import keras
 
     namespaces = (keras.layers, keras.initializers, keras.regularizers, keras.constraints)
@@ -172,3 +177,29 @@ def require_depth_model(model: keras.Model, path: Optional[str | Path] = None) -
     if len(shape_out) != 4 or shape_out[-1] != 1:
         raise DataError(f"{where}: not a depth model: output shape {shape_out}, expected [batch, height, width, 1]")
     return model
+
+
+def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
+    """``model.save`` into a temporary file, then rename: a crash never leaves a torn model file."""
+    atomic_write_with(path, lambda tmp: model.save(tmp))
+
+
+def quantize_scope():
+    """tfmot's scope plus our custom layers and their QuantizeConfig (to save and load QAT models)."""
+    from keras_depth.kerasapi import tfmot
+    from keras_depth.models.quantize_configs import custom_objects
+
+    return tfmot().quantization.keras.quantize_scope(custom_objects())
+
+
+def save_qat_model(qat_model: keras.Model, path: str | os.PathLike) -> None:
+    """A QAT model as HDF5 (``path`` ends in ``.h5``), loadable with ``load_qat_model``."""
+    # HDF5: tfmot's QuantizeLayer does not reload from the .keras format (its variables are saved
+    # under other names and load_model refuses them), while HDF5 round-trips exactly.
+    with quantize_scope():
+        save_model_atomic(qat_model, path)
+
+
+def load_qat_model(path: str | Path, unsafe: bool = False) -> keras.Model:
+    """A QAT model written by ``save_qat_model``, checked like every model file."""
+    return load_trained_model(path, unsafe=unsafe, scope=quantize_scope())

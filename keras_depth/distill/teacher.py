@@ -1,17 +1,6 @@
-"""Teachers for distillation: any depth model a user has, run on frames, giving pseudo-labels.
-
-A teacher is described by a ``teacher:`` block (``TeacherSpec``): its kind, file, output
-**semantics** (what its numbers mean) and, when no manifest says so, its input size, normalisation,
-channel order and output index. Kinds:
-
-- ``tflite``: a ``.tflite`` file run with ai-edge-litert; our own exports carry a manifest that
-  supplies everything but the kind;
-- ``peer``: a third-party TFLite model of ``export.peers`` (``path`` is its name), with the
-  manifest generated from its PROVENANCE.md;
-- ``onnx``: an ``.onnx`` file run with onnxruntime (NCHW or NHWC, read from its input shape);
-- ``keras``: a ``.keras`` file or a SavedModel folder;
-- ``precomputed``: a folder of depth maps (npy, png, pfm) made elsewhere (a PyTorch model on a GPU
-  box), matched to the frames by name (``label_name``).
+"""A loaded teacher (``Teacher``): any depth model a user has, run on frames, giving pseudo-labels,
+and the input and output conventions every kind shares (``keras_depth.distill.teachers`` loads one
+from its ``TeacherSpec``).
 
 ``Teacher.predict`` returns the label in the domain its semantics fixes (``label_domain``): depth
 for ``metric`` (metres) and ``relative`` (up to scale), disparity for ``affine_disparity`` (up to
@@ -19,19 +8,15 @@ scale and shift), at the teacher's input resolution.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from export.runtime import normalize_rgb
 from keras_depth.errors import UsageError
-from keras_depth.spec import SEMANTICS_CODES
-
-TEACHER_KINDS = ("tflite", "peer", "onnx", "keras", "precomputed")
-FITS = ("crop", "resize")  # how a frame of another aspect is brought to the teacher's input
+from keras_depth.runtime.tflite import normalize_rgb
+from keras_depth.teacher_spec import TeacherSpec
 
 Runner = Callable[[np.ndarray], np.ndarray]  # prepared input [1, ...] -> raw output float32 [h, w]
 
@@ -39,58 +24,6 @@ Runner = Callable[[np.ndarray], np.ndarray]  # prepared input [1, ...] -> raw ou
 def label_domain(semantics: str) -> str:
     """``depth`` or ``disparity``: what a label of ``semantics`` holds (docs/contracts.md section 1)."""
     return "disparity" if semantics == "affine_disparity" else "depth"
-
-
-@dataclasses.dataclass
-class TeacherSpec:
-    kind: str
-    path: str
-    semantics: Optional[str] = None  # metric | relative | affine_disparity; None = from the manifest
-    name: Optional[str] = None  # label in reports; default: the file's stem
-    input_size: Optional[list] = None  # [height, width]; None = from the model (or manifest)
-    normalization: Optional[dict] = None  # {scale: [3] or number, offset: [3] or number} on 0..255 pixels
-    channel_order: Optional[str] = None  # RGB | BGR
-    output_index: int = 0
-    output_kind: Optional[str] = None  # the raw output: depth | disparity (a disparity output of a
-    # metric or relative teacher is inverted to depth); None = the manifest's, else depth
-    output_scale: float = 1.0  # raw output (or precomputed file value) x this = the label
-    fit: str = "crop"  # crop: centre-crop frames to the input's aspect; resize: squash them
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str = "teacher") -> "TeacherSpec":
-        if not isinstance(d, dict):
-            raise UsageError(f"{where}: expected a mapping with kind and path, got {d!r}")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise UsageError(f"{where}.{unknown[0]}: unknown key (expected some of {', '.join(sorted(fields))})")
-        for key in ("kind", "path"):
-            if not isinstance(d.get(key), str) or not d.get(key):
-                raise UsageError(f"{where}.{key}: required (a string)")
-        spec = cls(**d)
-        spec.check(where)
-        return spec
-
-    def check(self, where: str = "teacher") -> None:
-        if self.kind not in TEACHER_KINDS:
-            raise UsageError(f"{where}.kind: {self.kind!r} is not one of {TEACHER_KINDS}")
-        if self.semantics is not None and self.semantics not in SEMANTICS_CODES:
-            raise UsageError(f"{where}.semantics: {self.semantics!r} is not one of {sorted(SEMANTICS_CODES)}")
-        if self.fit not in FITS:
-            raise UsageError(f"{where}.fit: {self.fit!r} is not one of {FITS}")
-        if self.output_kind not in (None, "depth", "disparity"):
-            raise UsageError(f"{where}.output_kind: {self.output_kind!r} is not depth or disparity")
-        if not (isinstance(self.output_scale, (int, float)) and self.output_scale > 0):
-            raise UsageError(f"{where}.output_scale: expected a number > 0, got {self.output_scale!r}")
-        if not isinstance(self.output_index, int) or self.output_index < 0:
-            raise UsageError(f"{where}.output_index: expected an integer >= 0, got {self.output_index!r}")
-        if self.input_size is not None:
-            ok = isinstance(self.input_size, list) and len(self.input_size) == 2 and all(
-                isinstance(v, int) and v > 0 for v in self.input_size)
-            if not ok:
-                raise UsageError(f"{where}.input_size: expected [height, width] of positive integers, got {self.input_size!r}")
-        if self.channel_order not in (None, "RGB", "BGR"):
-            raise UsageError(f"{where}.channel_order: {self.channel_order!r} is not RGB or BGR")
 
 
 def fingerprint_path(path: Path) -> str:
@@ -178,7 +111,8 @@ class Teacher:
         return self.to_label(self.runner(self.prepare(rgb)))
 
 
-def _norm(value: Optional[dict], where: str) -> dict:
+def input_normalization(value: Optional[dict], where: str) -> dict:
+    """A block's ``normalization`` as 3 floats for each of scale and offset; pixel / 255 when None."""
     if value is None:
         return {"scale": [1 / 255.0] * 3, "offset": [0.0] * 3}
     if not isinstance(value, dict) or set(value) - {"scale", "offset"}:
@@ -197,7 +131,7 @@ def _not_depth_model(where: str, shape: Any, what: str) -> None:
     raise UsageError(f"{where}: not a depth model ({what}: got shape {list(shape)})")
 
 
-def _input_layout(shape: list, where: str) -> tuple[str, Optional[tuple[int, int]]]:
+def input_layout(shape: list, where: str) -> tuple[str, Optional[tuple[int, int]]]:
     """(layout, (h, w) when static) of an image input's shape, or a UsageError."""
     if len(shape) != 4:
         _not_depth_model(where, shape, "expected one image input [1, h, w, 3] or [1, 3, h, w]")
@@ -211,7 +145,7 @@ def _input_layout(shape: list, where: str) -> tuple[str, Optional[tuple[int, int
     return layout, (int(hw[0]), int(hw[1])) if static else None
 
 
-def _output_map(y: np.ndarray, where: str) -> np.ndarray:
+def output_map(y: np.ndarray, where: str) -> np.ndarray:
     """[1, h, w, 1], [1, 1, h, w], [1, h, w] or [h, w] -> float32 [h, w]."""
     y = np.asarray(y)
     squeezed = y.reshape([d for d in y.shape if d != 1]) if y.ndim > 2 else y
