@@ -6,10 +6,10 @@ Models: the quickstart's model (``--run-dir``: its ``model.keras`` and ``model_q
 int8 QAT at each size; without them the quickstart config's model, untrained, as int8 PTQ, for
 latency only), the smallest preset (``--preset``, int8 PTQ, untrained; cached by ``keras-depth
 models``' converter), FastDepth int8 and PyDNet++ float32 (``../shared/anchors``), each resized to
-every square size where its graph allows (``export.runtime.load_interpreter``), or said not to run.
-All are invoked round-robin in this one process (``export.latency.measure_latency``), at 1 and 2
+every square size where its graph allows (``keras_depth.runtime.tflite.load_interpreter``), or said not to run.
+All are invoked round-robin in this one process (``keras_depth.runtime.latency.measure_latency``), at 1 and 2
 threads: median and p90 ms. Latency against pixels is fitted with a least-squares line
-(``export.latency.fit_latency_slope``). Peak RSS: ``export.benchmark.peak_memory_mib``, a fresh
+(``keras_depth.runtime.latency.fit_latency_slope``). Peak RSS: ``export.benchmark.peak_memory_mib``, a fresh
 subprocess per model and size (2 threads). Accuracy: AbsRel and delta1 after per-image median
 alignment on the real RGB-D frames (``keras_depth.evaluation.real_frames``) of every model at its
 own input size, against its 2-thread latency timed in the same round-robin.

@@ -234,6 +234,7 @@ def gpu_check(args) -> list[dict]:
     import numpy as np
     import tensorflow as tf
 
+    from keras_depth.models.io import load_trained_model
     from keras_depth.training.trainer import train
 
     device = args.device
@@ -270,7 +271,7 @@ def gpu_check(args) -> list[dict]:
                 f"data.cache_dir={tmp}/cache", "train.verbose=0", "train.tensorboard_images=1"),
                 size=size, train_count=32, val_count=8)
             result = train(config, resume=False, extra_callbacks=[Timer(times)])
-            saved = keras.models.load_model(result.model_path, compile=False, safe_mode=False)
+            saved = load_trained_model(result.model_path)
             saved_dtypes = sorted({l.dtype for l in saved.layers if l.weights})
         warm = times[min(3, len(times) - 1):]
         sec = float(np.median(warm))
