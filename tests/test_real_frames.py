@@ -76,13 +76,29 @@ FRAME_A = ([[1, 2, 4, 8], [1, 2, 4, 8]], [[2, 2, 4, 4], [2, 2, 4, 4]])
 FRAME_B = ([[0, 1, 2, 20], [0.05, 4, 10, 6]], [[0, 2, 4, 40], [0.1, 8, 20, 0]])
 
 
+def test_means_over_sources_weight_each_source_alike_and_indoor_leaves_out_kitti():
+    # s1: three copies of frame a (raw 0.375 / 0.5); s2 and kitti: frame b (raw 1 / 0, median 0 / 1)
+    frames = [_frame("s1", *FRAME_A)] * 3 + [_frame("s2", *FRAME_B), _frame("kitti", *FRAME_B)]
+    res = score_real_frames({"reader": (_reader, (2, 4))}, frames, constant=False)["reader"]
+    assert list(res) == ["s1", "s2", "kitti", "all", "mean over sources", "indoor"]
+    want = {"all": ((3 * 0.375 + 2) / 5, 3 * 0.5 / 5, (3 * 0.375) / 5, (3 * 0.5 + 2) / 5, 5),
+            "mean over sources": ((0.375 + 2) / 3, 0.5 / 3, 0.375 / 3, (0.5 + 2) / 3, 5),
+            "indoor": ((0.375 + 1) / 2, 0.5 / 2, 0.375 / 2, (0.5 + 1) / 2, 4)}
+    for key, (raw_rel, raw_d1, med_rel, med_d1, n) in want.items():
+        r = res[key]
+        assert r["frames"] == n, key
+        assert (r["raw"]["abs_rel"], r["raw"]["delta1"]) == (pytest.approx(raw_rel), pytest.approx(raw_d1)), key
+        assert (r["median"]["abs_rel"], r["median"]["delta1"]) == (pytest.approx(med_rel), pytest.approx(med_d1)), key
+    assert res["mean over sources"]["sources"] == 3 and res["indoor"]["sources"] == 2
+
+
 def test_score_real_frames_by_hand():
     frames = [_frame("s1", *FRAME_A), _frame("s2", *FRAME_B), _frame("s3", np.zeros((2, 4)), np.ones((2, 4)))]
     # pooled valid gt: 1 1 1 2 2 2 4 4 4 6 8 8 10 -> median 4 (a strict cap at 10 would give 3)
     assert oracle_constant(frames) == 4.0
     res = score_real_frames({"reader": (_reader, (2, 4)), "reader_sq": (_reader, (3, 3))}, frames)
     assert list(res) == ["constant", "reader", "reader_sq"]
-    assert list(res["reader"]) == ["s1", "s2", "s3", "all"]
+    assert list(res["reader"]) == ["s1", "s2", "s3", "all", "mean over sources", "indoor"]
 
     def check(label, source, raw, median, frames_n):
         r = res[label][source]
@@ -109,9 +125,12 @@ def test_score_real_frames_by_hand():
     check("constant", "all", ((1.125 + 4.9333333333 / 5) / 2, 0.225), ((0.84375 + 4.9333333333 / 5) / 2, 0.1), 2)
 
     table = format_real_frames_table(res).splitlines()
-    assert table[0] == "| model | s1 median | s1 raw | s2 median | s2 raw | s3 median | s3 raw | all median | all raw |"
-    assert table[2] == "| frames | 1 | 1 | 1 | 1 | 0 | 0 | 2 | 2 |"
-    assert table[4] == "| reader | 0.375 / 0.500 | 0.375 / 0.500 | 0.000 / 1.000 | 1.000 / 0.000 | - | - | 0.188 / 0.750 | 0.688 / 0.250 |"
+    assert table[0] == ("| model | s1 median | s1 raw | s2 median | s2 raw | s3 median | s3 raw | all median | all raw | "
+                        "mean over sources median | mean over sources raw | indoor median | indoor raw |")
+    assert table[2] == "| frames | 1 | 1 | 1 | 1 | 0 | 0 | 2 | 2 | 2 | 2 | 2 | 2 |"
+    # one frame per scored source, so the means over sources equal the mean over frames here
+    assert table[4] == ("| reader | 0.375 / 0.500 | 0.375 / 0.500 | 0.000 / 1.000 | 1.000 / 0.000 | - | - | 0.188 / 0.750 | "
+                        "0.688 / 0.250 | 0.188 / 0.750 | 0.688 / 0.250 | 0.188 / 0.750 | 0.688 / 0.250 |")
     assert score_real_frames({}, frames, constant=False) == {}
     with pytest.raises(ValueError, match="constant"):
         score_real_frames({"constant": (_reader, (1, 1))}, frames)
@@ -204,8 +223,8 @@ def test_evaluate_cli_real_rgbd_per_source_and_files_untouched(tmp_path, capsys)
     res = report["results"]
     assert list(res) == ["tflite int8_ptq", "peer fastdepth_224_int8"]  # no constant row with --no-baseline
     peer = res["peer fastdepth_224_int8"]
-    assert list(peer) == ["redwood", "tum", "sun", "nyu", "kitti", "all"]
-    assert [peer[s]["frames"] for s in peer] == [5, 3, 1, 1, 6, 16]
+    assert list(peer) == ["redwood", "tum", "sun", "nyu", "kitti", "rooms_hololens", "all", "mean over sources", "indoor"]
+    assert [peer[s]["frames"] for s in peer] == [5, 3, 1, 1, 6, 20, 36, 36, 30]
     assert res["tflite int8_ptq"] == peer  # the same bytes, the same numbers
     # its own NYU frame (224x224: the crop is the whole frame) scores as PROVENANCE says: AbsRel 0.140, d1 0.774
     assert peer["nyu"]["raw"]["abs_rel"] == pytest.approx(0.140, abs=0.005)

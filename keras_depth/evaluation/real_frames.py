@@ -30,6 +30,11 @@ KITTI_MAX_DEPTH = 80.0
 DELTA1_THRESHOLD = 1.25  # what depth_metrics' delta1 counts: max(g/p, p/g) < 1.25
 CONSTANT = "constant"
 ALL = "all"
+# Means over sources (each source's per-frame mean, weighted alike), so that no source with many
+# frames outvotes the rest; INDOOR leaves out the street scenes (OUTDOOR).
+SOURCE_MEAN, INDOOR = "mean over sources", "indoor"
+OUTDOOR = ("kitti",)
+SUMMARIES = (ALL, SOURCE_MEAN, INDOOR)
 ALIGNMENTS = {"raw": "none", "median": "median"}  # result key -> depth_metrics alignment
 SCORES = ("abs_rel", "delta1")
 
@@ -51,6 +56,11 @@ SOURCES: dict[str, tuple[float, tuple[tuple[str, str, str, float], ...]]] = {
                                      for n in ("0000000005", "0000000050", "0000000100"))
               + tuple((f"{_KITTI_OBJ}/image_2/{n}.png", f"{_KITTI_OBJ}/sparse_depth_2/{n}.png", "png16", 256.0)
                       for n in ("000000", "000001", "000002"))),
+    # whole rooms from standing height (HoloLens, an office floor): uint16 millimetres, 0 = invalid
+    "rooms_hololens": (INDOOR_MAX_DEPTH, tuple((f"rooms_hololens_dvmvs/rgb/{n:05d}.png", f"rooms_hololens_dvmvs/depth/{n:05d}.png",
+                                                "png16", 1000.0)
+                                               for n in (318, 321, 324, 327, 330, 333, 336, 339, 342, 345, 348, 351, 354,
+                                                         357, 360, 363, 366, 370, 373, 376))),
 }
 EXCLUDED: dict[str, str] = {
     "slambook2/iclnuim_synthetic_ch12": "ICL-NUIM living room: rendered, not real sensor depth",
@@ -156,15 +166,28 @@ def _mean(rows: list[dict]) -> dict:
     return out
 
 
+def _mean_of_sources(per_source: list[dict]) -> dict:
+    done = [m for m in per_source if m["frames"]]
+    out: dict = {key: {s: (float(np.mean([m[key][s] for m in done])) if done else None) for s in SCORES}
+                 for key in ALIGNMENTS}
+    out["frames"] = sum(m["frames"] for m in done)
+    out["sources"] = len(done)
+    return out
+
+
 def summarize_frame_scores(rows: Sequence[dict]) -> dict:
     """``{model: {source: {"raw": {...}, "median": {...}, "frames": n}}}`` from ``frame_scores`` rows:
-    per-image means over each source's frames, and ``all`` over every frame; ``frames`` counts the
-    frames that had a valid pixel (None scores where none had)."""
+    per-image means over each source's frames; ``all`` over every frame; ``SOURCE_MEAN`` the mean of the
+    sources' means and ``INDOOR`` the same without ``OUTDOOR`` sources (each with ``sources``, how many
+    had a valid frame). ``frames`` counts the frames that had a valid pixel (None scores where none had)."""
     results: dict = {}
     for label in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == label]
-        results[label] = {src: _mean([r for r in mine if r["source"] == src]) for src in dict.fromkeys(r["source"] for r in mine)}
+        per = {src: _mean([r for r in mine if r["source"] == src]) for src in dict.fromkeys(r["source"] for r in mine)}
+        results[label] = dict(per)
         results[label][ALL] = _mean(mine)
+        results[label][SOURCE_MEAN] = _mean_of_sources(list(per.values()))
+        results[label][INDOOR] = _mean_of_sources([m for src, m in per.items() if src not in OUTDOOR])
     return results
 
 
@@ -193,7 +216,8 @@ def _cell(scores: dict) -> str:
 def format_real_frames_table(results: dict) -> str:
     """Markdown: a row per model, per source (and ``all``) two columns, median-aligned and raw, each
     cell ``AbsRel / delta1``."""
-    sources = list(dict.fromkeys(s for per_source in results.values() for s in per_source if s != ALL)) + [ALL]
+    sources = list(dict.fromkeys(s for per_source in results.values() for s in per_source if s not in SUMMARIES))
+    sources += [s for s in SUMMARIES if any(s in r for r in results.values())]
     head = "| model | " + " | ".join(f"{s} median | {s} raw" for s in sources) + " |"
     frames = {s: max((r[s]["frames"] for r in results.values() if s in r), default=0) for s in sources}
     count = "| frames | " + " | ".join(f"{frames[s]} | {frames[s]}" for s in sources) + " |"
