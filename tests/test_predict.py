@@ -206,3 +206,33 @@ def test_bad_inputs_exit_2_with_one_line(models, tmp_path):
         assert proc.returncode == 2, (args, proc.stderr)
         lines = [l for l in proc.stderr.strip().splitlines() if not _NOISE.match(l)]
         assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
+
+
+def test_video_gives_frames_and_a_depth_movie_and_stabilise_smooths_static_pixels(models, tmp_path):
+    import cv2
+
+    from keras_depth.ar.temporal import DEFAULT_ALPHA
+    from keras_depth.ar.video import read_video_info
+    from keras_depth.cli.predict import _DepthMovie
+    from keras_depth.inference.result import DepthResult
+
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (96, 64))
+    for _ in range(4):
+        writer.write(ramp(64, 96)[..., ::-1])
+    writer.release()
+    out = tmp_path / "out"
+    assert main(["predict", str(clip), "--model", str(models["metric"]), "--out", str(out), "--save", "npy",
+                 "--stabilise", "--max-frames", "3"]) == 0
+    assert sorted(p.name for p in out.glob("*.npy")) == [f"clip_{i:06d}.npy" for i in range(3)]
+    assert read_video_info(out / "clip_depth.mp4") == (3, 2 * 96, 64)  # image | depth
+    # two frames of one static image: the second's disparity is the EMA alpha d2 + (1 - alpha) d1
+    image = ramp(8, 8)
+    movie = _DepthMovie(tmp_path / "m", "x.mp4", "video", stabilise=True)
+    first = DepthResult(np.full((8, 8), 2.0, np.float32), np.ones((8, 8), bool), "metric", image)
+    second = DepthResult(np.full((8, 8), 4.0, np.float32), np.ones((8, 8), bool), "metric", image)
+    movie.add(first)
+    smoothed = movie.add(second)
+    movie.close()
+    want = 1.0 / (DEFAULT_ALPHA / 4.0 + (1 - DEFAULT_ALPHA) / 2.0)
+    np.testing.assert_allclose(smoothed.values, want, rtol=1e-5)

@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     align.add_argument("--align-points", metavar="FILE",
                        help="make a relative model metric by a robust fit to sparse points: a CSV of x,y,depth_m "
                        "rows in the input's pixels (applied to every input)")
+    parser.add_argument("--stabilise", action="store_true",
+                        help="videos and cameras: smooth the depth over time where the image is static (the demo's "
+                        "temporal stabiliser), against frame-to-frame flicker")
     parser.add_argument("--max-frames", type=positive(int, "--max-frames"), default=None, metavar="N",
                         help="at most N frames per video (a camera: default 100)")
     parser.add_argument("--threads", type=positive(int, "--threads"), default=2, metavar="N",
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     skips: list[str] = []
     start = time.perf_counter()
     for label, target, kind in items:
+        movie = _DepthMovie(out, target, kind, args.stabilise) if kind != "image" else None
         try:
             for stem, rgb in _frames(label, target, kind, args.max_frames):
                 stem = _unique(stem, stems)
@@ -100,9 +104,13 @@ def run(args: argparse.Namespace) -> int:
                     result = result.align_median(args.align_median)
                 elif points is not None:
                     result = result.align_points(points)
+                if movie is not None:
+                    result = movie.add(result)
                 result.save(out, stem, formats, fov_deg=args.fov, intrinsics=args.intrinsics)
                 frames += 1
                 _progress(frames, start)
+            if movie is not None:
+                movie.close()
             done += 1
         except DataError as e:
             if args.strict:
@@ -231,6 +239,50 @@ def _frames(label: str, target, kind: str, max_frames: Optional[int]) -> Iterato
         cap.release()
     if n == 0:
         raise DataError(f"{label}: no frame could be read")
+
+
+class _DepthMovie:
+    """A video's or camera's depth: optionally stabilised over time (``ar.temporal.TemporalSmoother`` on
+    disparity, where the image is static), and written as ``<stem>_depth.mp4`` (image | depth, one
+    colour range for the whole clip, taken from its first frame, so colours don't flicker either)."""
+
+    def __init__(self, out: Path, target, kind: str, stabilise: bool):
+        from keras_depth.ar.temporal import TemporalSmoother
+
+        self.path = out / f"{f'camera{target}' if kind == 'camera' else Path(target).stem}_depth.mp4"
+        self.smoother = TemporalSmoother() if stabilise else None
+        self.writer = None
+        self.range: Optional[tuple[float, float]] = None
+
+    def add(self, result):
+        import dataclasses
+
+        import numpy as np
+
+        from keras_depth.ar.temporal import to_gray
+        from keras_depth.ar.video import Mp4Writer
+
+        if self.smoother is not None:
+            disparity_out = result.semantics == "affine_disparity"
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = np.where(result.valid, result.values if disparity_out else 1.0 / result.values, np.nan)
+                d = self.smoother.smooth_disparity(d.astype(np.float32), to_gray(result.image))
+                values = d if disparity_out else 1.0 / d
+            result = dataclasses.replace(result, values=values.astype(np.float32), valid=result.valid & np.isfinite(values))
+        v = result.values[result.valid]
+        if result.semantics == "affine_disparity":  # colorize shows its inverse: the range is of that
+            v = 1.0 / v[v > 0]
+        if self.range is None and v.size:
+            self.range = (float(np.percentile(v, 2)), float(np.percentile(v, 98)))
+        view = np.concatenate([result.image, result.colorize(*(self.range or (None, None)))], axis=1)
+        if self.writer is None:
+            self.writer = Mp4Writer(self.path, 10.0, (view.shape[1], view.shape[0]))
+        self.writer.write(view)
+        return result
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _unique(stem: str, used: set[str]) -> str:
