@@ -110,7 +110,7 @@ def load(ref: str | Path, num_threads: int = 2, unsafe: bool = False) -> DepthMo
 
 
 def _load_tflite(path: Path, num_threads: int) -> DepthModel:
-    from export.runtime import TFLiteDepthEstimator
+    from keras_depth.runtime.tflite import TFLiteDepthEstimator
 
     est = TFLiteDepthEstimator(path, num_threads=num_threads)
     o = est.manifest.output
@@ -124,7 +124,7 @@ def _load_tflite(path: Path, num_threads: int) -> DepthModel:
 def _load_keras(path: Path, unsafe: bool) -> DepthModel:
     import tensorflow as tf
 
-    from keras_depth.training.safe_loading import load_trained_model, require_depth_model
+    from keras_depth.models.io import load_trained_model, require_depth_model
 
     meta_path = path.with_name("model_meta.json")
     if not meta_path.is_file():
