@@ -236,6 +236,8 @@ CASES: list[Case] = [
     # --- predict (issue 25)
     _c("predict-model-missing", "models", ["predict", "{frames}", "--model", "{root}/missing.tflite", "--out", "{root}/p1"],
        "usage", "{root}/missing.tflite"),
+    _c("predict-unknown-model-name", "models", ["predict", "{frames}", "--model", "no_such_model", "--out", "{root}/p8"],
+       "usage", "no_such_model"),
     _c("predict-classifier", "models", ["predict", "{frames}", "--model", "{classifier_tflite}", "--out", "{root}/p2"], "usage",
        "{classifier_tflite}"),
     _c("predict-corrupt-image", "data", ["predict", "{corrupt_rgb}/rgb", "--model", "{tflite}", "--out", "{root}/p3"], "skipped",

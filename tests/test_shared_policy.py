@@ -60,3 +60,54 @@ def test_absent_shared_fails_under_ci(tmp_path):
 @pytest.mark.shared
 def test_present_shared_is_found(shared_dir):
     assert (shared_dir / "data").is_dir()
+
+
+def _paths_module_at(package_dir: Path):
+    """keras_depth/paths.py loaded from a copy at ``package_dir`` (a fake checkout or install)."""
+    import importlib.util
+
+    package_dir.mkdir(parents=True)
+    shutil.copy(TESTS.parent / "keras_depth" / "paths.py", package_dir / "paths.py")
+    spec = importlib.util.spec_from_file_location(f"paths_copy_{abs(hash(package_dir))}", package_dir / "paths.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("marker", [".git", "Makefile"])
+def test_shared_is_beside_a_source_checkout(tmp_path, monkeypatch, marker):
+    monkeypatch.delenv("KERAS_DEPTH_SHARED", raising=False)
+    clone = tmp_path / "clone"
+    paths = _paths_module_at(clone / "keras_depth")
+    (clone / "pyproject.toml").write_text('[project]\nname = "keras-depth"\n')
+    (clone / marker).write_text("gitdir: elsewhere\n")  # a git worktree's .git is a file
+    assert paths.shared_dir() == tmp_path / "shared"
+    monkeypatch.setenv("KERAS_DEPTH_SHARED", str(tmp_path / "mine"))
+    assert paths.shared_path("data") == tmp_path / "mine" / "data"
+
+
+@pytest.mark.parametrize("layout", ["site-packages", "another project's checkout"])
+def test_shared_is_never_inside_an_install(tmp_path, monkeypatch, layout):
+    # An installed package's ../shared would be a folder in the install prefix: without
+    # KERAS_DEPTH_SHARED the folder must be one that does not exist, outside the prefix.
+    monkeypatch.delenv("KERAS_DEPTH_SHARED", raising=False)
+    prefix = tmp_path / "venv"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    paths = _paths_module_at(site / "keras_depth")
+    (prefix / "lib" / "python3.11" / "shared" / "data").mkdir(parents=True)  # a decoy where ../shared would be
+    if layout != "site-packages":
+        (site / "pyproject.toml").write_text('[project]\nname = "someone-else"\n')
+        (site / ".git").mkdir()
+    root = paths.shared_dir()
+    assert not root.exists() and not (root / "data").is_dir()
+    assert prefix not in root.parents and str(root).startswith(os.devnull)
+    assert "KERAS_DEPTH_SHARED" in root.name  # what the one-line "absent" messages tell the user to set
+    monkeypatch.setenv("KERAS_DEPTH_SHARED", str(tmp_path / "mine"))
+    assert paths.shared_dir() == tmp_path / "mine"
+
+
+def test_this_checkout_reads_shared_beside_it(monkeypatch):
+    from keras_depth.paths import shared_dir
+
+    monkeypatch.delenv("KERAS_DEPTH_SHARED", raising=False)
+    assert shared_dir() == TESTS.parent.parent / "shared"

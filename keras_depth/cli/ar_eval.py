@@ -14,10 +14,12 @@ from keras_depth.ar.synthetic_eval import synthetic_occlusion
 from keras_depth.cli.common import non_negative, positive, resolve_config_path
 from keras_depth.errors import UsageError
 from keras_depth.io import atomic_write_text
+from keras_depth.pretrained import resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="an exported .tflite with its manifest (.json) beside it")
+    parser.add_argument("--model", required=True, help="a shipped model's name (keras-depth models --pretrained) or an "
+                        "exported .tflite with its manifest (.json) beside it")
     parser.add_argument("--out", help="an .mp4 to write (4 panels); a .json goes beside it")
     parser.add_argument("--count", type=positive(int, "--count"), default=24, help="frames of the path (default %(default)s)")
     parser.add_argument("--seed", type=non_negative(int, "--seed"), default=0, help="generator seed (default %(default)s)")
@@ -38,8 +40,9 @@ def training_aspect_height(config, width: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.model).is_file():
-        raise UsageError(f"--model: {args.model} not found")
+    model = resolve_model(args.model)
+    if not model.is_file():
+        raise UsageError(f"--model: {args.model} is not a file")
     out = Path(args.out) if args.out else None
     camera, height = None, args.height
     if args.config:
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if camera is None:
             raise UsageError(f"--config: {args.config} has no synthetic data.train entry with a camera (fov_deg, camera_height, pitch_deg)")
         height = training_aspect_height(config, args.width)
-    res = synthetic_occlusion(args.model, args.seed, args.count, height, args.width, index=args.index,
+    res = synthetic_occlusion(str(model), args.seed, args.count, height, args.width, index=args.index,
                               out=out, png_every=args.png_every, camera=camera)
     text = json.dumps(res, indent=2, sort_keys=True)
     if out is not None:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, csv_list, csv_of, hw_pair, positive
 from keras_depth.errors import UsageError
+from keras_depth.pretrained import resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--tflite", action="append", default=[], metavar="PATH",
-                        help="a .tflite to time (repeatable; default: OUTPUT_DIR/model_*.tflite)")
+                        help="a shipped model's name or a .tflite to time (repeatable; default: OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--peer", action="append", default=None, metavar="NAME",
                         help="peer model to run in the same process (repeatable; default: keras_depth.runtime.peers)")
     parser.add_argument("--resolutions", type=csv_of(hw_pair, "--resolutions"), help="comma-separated HxW to re-export the run's model at "
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    tflites = [resolve_model(p) for p in args.tflite]  # a wrong name fails before the heavy imports
     e = config.export
     src = Path(config.output_dir)
     out = Path(args.out) if args.out else src / "benchmark"
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     peers = {f"peer {name}": peer_path(name) for name in (args.peer if args.peer is not None else e.peers)}
     models: dict[str, Path] = {}
-    for p in [Path(p) for p in args.tflite] or sorted(src.glob("model_*.tflite")):
+    for p in tflites or sorted(src.glob("model_*.tflite")):
         models[f"{read_manifest(p).variant} ({p.parent.name})"] = p
     notes: list[str] = []
     configured = args.resolutions or [tuple(r) for r in e.benchmark_resolutions]

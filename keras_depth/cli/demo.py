@@ -13,6 +13,7 @@ import argparse
 from keras_depth.ar.demo import DEFAULT_MAX_WIDTH, DEFAULT_SIZE_FRACTION, DEFAULT_YAW_DEG, DemoOptions, run_demo
 from keras_depth.ar.temporal import DEFAULT_ALPHA
 from keras_depth.cli.common import non_negative, positive
+from keras_depth.pretrained import resolve_model
 
 
 def _numbers(kind: type, n: int, name: str):
@@ -32,7 +33,8 @@ def _numbers(kind: type, n: int, name: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="an exported .tflite with its manifest (.json) beside it")
+    parser.add_argument("--model", required=True, help="a shipped model's name (keras-depth models --pretrained) or an "
+                        "exported .tflite with its manifest (.json) beside it")
     parser.add_argument("--input", required=True, help="a video file, a folder of images, or a camera index (0, 1, ...)")
     parser.add_argument("--out", required=True, help="the side-by-side .mp4 to write (atomically)")
     parser.add_argument("--object", default="cube", help="'cube' (shaded) or PATH.obj (textured via its .mtl map_Kd)")
@@ -68,5 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = str(resolve_model(args.model))
     run_demo(DemoOptions(**vars(args)))
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from keras_depth.cli.common import add_config_arguments, add_unsafe_argument, config_from_args, positive
 from keras_depth.errors import UsageError
+from keras_depth.pretrained import resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="PATH",
                         help="a Keras file or SavedModel folder (repeatable; default: OUTPUT_DIR/model.keras if present)")
     parser.add_argument("--tflite", action="append", default=[], metavar="PATH[=MANIFEST]",
-                        help="a .tflite with a manifest beside it, embedded, or given after '=' "
-                        "(repeatable; default: OUTPUT_DIR/model_*.tflite)")
+                        help="a shipped model's name, or a .tflite with a manifest beside it, embedded, or given "
+                        "after '=' (repeatable; default: OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--peer", action="append", default=[], metavar="NAME",
                         help="a third-party model with a generated manifest (keras_depth.runtime.peers), e.g. fastdepth_224_int8")
     parser.add_argument("--data", default="val", help="evaluation set: val, train, real_rgbd, nyu_fastdepth_sample "
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     default_model = out / "model.keras"
     if not models and not args.tflite and not args.peer and default_model.exists():
         models = [str(default_model)]
-    tflites = list(args.tflite) or ([] if (args.model or args.peer) else [str(p) for p in sorted(out.glob("model_*.tflite"))])
+    tflites = [_resolved(t) for t in args.tflite] or (
+        [] if (args.model or args.peer) else [str(p) for p in sorted(out.glob("model_*.tflite"))])
     refs = models + tflites + [f"peer:{n}" for n in args.peer]
     if not refs:
         raise UsageError(f"evaluate: nothing to evaluate (no --model/--tflite/--peer and no models in {out})")
@@ -61,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
                              data=data, out_dir=report_dir, models=others, unsafe=args.unsafe)
     print(f"report: {report}")
     return 0
+
+
+def _resolved(ref: str) -> str:
+    """``--tflite PATH[=MANIFEST]`` with PATH resolved (a shipped model's name -> its file)."""
+    path, eq, manifest = ref.partition("=")
+    return f"{resolve_model(path)}{eq}{manifest}"
 
 
 def _precheck(models: list[str], tflites: list[str], unsafe: bool) -> None:

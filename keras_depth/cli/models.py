@@ -1,5 +1,7 @@
 """``keras-depth models``: the preset table (params, MACs, TFLite sizes, int8 latency against the
-FastDepth peer), generated from the code into docs/models.md (``export.preset_table``)."""
+FastDepth peer), generated from the code into docs/models.md (``export.preset_table``).
+``keras-depth models --pretrained``: the models that ship with the package (``keras_depth.pretrained``),
+listed without loading TensorFlow."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +13,9 @@ from keras_depth.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pretrained", action="store_true",
+                        help="list the models that ship with the package (name, semantics, licence, input size, files, "
+                        "model card) instead of the preset table; the other flags are ignored")
     parser.add_argument("--size", type=positive(int, "--size"), default=256, help="input size for parameter and MAC counts (default 256)")
     parser.add_argument("--latency-size", type=positive(int, "--latency-size"), default=224, help="input size of the converted models (default 224)")
     parser.add_argument("--threads", type=positive(int, "--threads"), default=2, help="interpreter threads for latency (default 2)")
@@ -26,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pretrained:
+        print(_pretrained_listing())
+        return 0
     from export.preset_table import build_rows, models_doc, render_table
     from keras_depth.io import atomic_write_text
     from keras_depth.models import preset_names
@@ -51,3 +59,31 @@ def run(args: argparse.Namespace) -> int:
                                           time.time() - start, args.quick, args.cached_only, previous))
         print(f"wrote {args.out}")
     return 0
+
+
+def _pretrained_listing() -> str:
+    """A block per shipped model: one line of what it is, then its files with sizes and the
+    ``--model`` value that picks each model file."""
+    from keras_depth.pretrained import BARE, FILES, ROOT, default_model, shipped_models
+
+    models = shipped_models()
+    if not models:
+        return f"no model ships in this install ({ROOT} holds none); give --model PATH to predict"
+    try:
+        default = default_model().name
+    except UsageError as e:  # several ship and none is the default: the listing still helps choose one
+        default = f"none ({e})"
+    lines = [f"{len(models)} shipped model(s) in {ROOT}; the default (predict without --model): {default}"]
+    for m in models:
+        h, w = m.input_hw
+        licence = m.licence or "not stated in its manifest"
+        lines.append(f"{m.name}: {m.semantics} depth, input {h}x{w}, licence {licence}; card {m.card}")
+        refs = {FILES[v]: (m.name if v == BARE else f"{m.name}:{v}") for v in FILES}
+        for f in m.files:
+            pick = f"  --model {refs[f.name]}" if f.name in refs else ""
+            lines.append(f"    {f.name:<24} {_size(f.stat().st_size):>10}{pick}")
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB" if n >= 2**10 else f"{n} B"

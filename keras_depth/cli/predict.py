@@ -1,4 +1,4 @@
-"""``keras-depth predict --model M.tflite|M.keras INPUT... --out DIR``: depth maps of your own images,
+"""``keras-depth predict [--model NAME|M.tflite|M.keras] INPUT... --out DIR``: depth maps of your own images,
 folders, globs, videos or a camera, written at each input's resolution."""
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ def _fov(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="images, folders of images, globs ('photos/*.jpg'), videos, or a camera index (0)")
-    parser.add_argument("--model", required=True, metavar="MODEL",
-                        help="a .tflite (its manifest embedded or beside it) or a .keras with model_meta.json beside it")
+    parser.add_argument("--model", metavar="MODEL",
+                        help="a shipped model's name (keras-depth models --pretrained; NAME:float32, NAME:keras), a "
+                        ".tflite (its manifest embedded or beside it) or a .keras with model_meta.json beside it "
+                        "(default: the model that ships with the package)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     parser.add_argument("--save", type=_save_formats, metavar="LIST", default=None,
                         help=f"comma-separated outputs per input: {SAVE_HELP}. Default png,npy,png16,ply, less png16 and ply "
@@ -78,18 +80,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from keras_depth.errors import DataError, UsageError
+    from keras_depth.pretrained import resolve_model
 
+    model_path = resolve_model(args.model)  # a model that isn't there fails before --out is made
     out = _output_dir(args.out)
     points = _read_points(args.align_points) if args.align_points else None
     items = list(_expand(args.inputs))  # (label, path or camera index, kind); a missing input is an error now
     import keras_depth as kd
 
-    model = kd.load(args.model, num_threads=args.threads)
+    model = kd.load(model_path, num_threads=args.threads)
     aligned = args.align_median is not None or points is not None
     camera = args.fov is not None or args.intrinsics is not None or model.fov_deg is not None
     formats = _formats(args, model.semantics, aligned, camera)
     if model.semantics == "metric" and aligned:
-        raise UsageError(f"--align-*: {args.model} is already metric")
+        raise UsageError(f"--align-*: {model.source} is already metric")
     stems: set[str] = set()
     done = frames = 0
     skips: list[str] = []

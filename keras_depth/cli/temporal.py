@@ -15,6 +15,7 @@ from pathlib import Path
 from keras_depth.ar.temporal import DEFAULT_ALPHA, DEFAULT_STATIC_THRESHOLD
 from keras_depth.ar.temporal_eval import DEFAULT_TEMPORAL_FRAMES, FlickerOptions, default_temporal_input, flicker_report
 from keras_depth.cli.common import add_config_arguments, config_from_args, non_negative
+from keras_depth.pretrained import resolve_model
 
 DEFAULT_CONFIG = "quickstart"
 
@@ -22,7 +23,8 @@ DEFAULT_CONFIG = "quickstart"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, default=DEFAULT_CONFIG)
     parser.add_argument("--tflite", action="append", default=[], metavar="PATH",
-                        help="a .tflite with its manifest (repeatable; default: OUTPUT_DIR/model_*.tflite)")
+                        help="a shipped model's name or a .tflite with its manifest (repeatable; default: "
+                        "OUTPUT_DIR/model_*.tflite)")
     parser.add_argument("--input", default=str(default_temporal_input()),
                         help="video file, image folder, or folder holding one video (default: %(default)s)")
     parser.add_argument("--frames", type=non_negative(int, "--frames"), default=DEFAULT_TEMPORAL_FRAMES, metavar="N",
@@ -36,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     options = FlickerOptions(max_frames=args.frames or None, threshold=args.threshold, alpha=args.alpha)
     options.check()
-    tflites = [Path(p) for p in args.tflite]
+    tflites = [resolve_model(p) for p in args.tflite]
     out = Path(args.out) if args.out else None
     if not tflites or out is None:
         out_dir = Path(config_from_args(args).output_dir)

@@ -100,7 +100,7 @@ def _onnx_teacher(spec: TeacherSpec, where: str, num_threads: int) -> Teacher:
     try:
         import onnxruntime as ort
     except ImportError:
-        raise UsageError(f"{where}: an ONNX teacher needs onnxruntime (pip install -r requirements.txt)") from None
+        raise UsageError(f"{where}: an ONNX teacher needs onnxruntime: pip install \"keras-depth[onnx]\"") from None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = num_threads
     opts.log_severity_level = 3

@@ -17,6 +17,7 @@ import numpy as np
 from keras_depth.errors import DataError, UsageError
 from keras_depth.geometry import center_crop_box, resize_rgb
 from keras_depth.inference.result import DepthResult
+from keras_depth.pretrained import resolve_model
 from keras_depth.spec import DepthSpec, decode_output
 
 FITS = ("crop", "pad")
@@ -95,13 +96,13 @@ def _to_model_aspect(img: np.ndarray, input_hw: tuple[int, int], fit: str) -> tu
     return padded, (-pt, -pl, h, w)
 
 
-def load(ref: str | Path, num_threads: int = 2, unsafe: bool = False) -> DepthModel:
-    """A model by path: ``.tflite`` (with its manifest embedded or beside it) or ``.keras``/``.h5``
-    (with the ``model_meta.json`` that ``train`` wrote beside it). ``unsafe``: load a Keras file
-    without ``safe_loading``'s check."""
-    path = Path(ref)
-    if not path.exists():
-        raise UsageError(f"model not found: {path}")
+def load(ref: str | Path | None = None, num_threads: int = 2, unsafe: bool = False) -> DepthModel:
+    """A model by name or path (``keras_depth.pretrained.resolve_model``): no ``ref``, the model
+    that ships with the package; a shipped model's name (``NAME``, ``NAME:float32``, ``NAME:keras``);
+    a ``.tflite`` (with its manifest embedded or beside it) or ``.keras``/``.h5`` (with the
+    ``model_meta.json`` that ``train`` wrote beside it). ``unsafe``: load a Keras file without
+    ``keras_depth.models.io``'s check for code."""
+    path = resolve_model(ref)
     if path.suffix == ".tflite":
         return _load_tflite(path, num_threads)
     if path.suffix in (".keras", ".h5"):
