@@ -72,7 +72,9 @@ def _source_copy(dest: Path) -> Path:
 def _dev_site_packages() -> list[str]:
     # purelib/platlib of the interpreter running the tests (the dev venv): the dependencies are there
     paths = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()]
-    return [p for p in dict.fromkeys(paths) if Path(p).is_dir() and not Path(p).resolve().is_relative_to(REPO)]
+    # The dev venv may live inside the checkout (.venv, as make sets it up): its site-packages holds no
+    # project source, only the editable install's .pth, which a .pth line's directory never runs.
+    return [p for p in dict.fromkeys(paths) if Path(p).is_dir() and Path(p).resolve() != REPO.resolve()]
 
 
 @pytest.fixture(scope="module")
