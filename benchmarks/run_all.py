@@ -35,6 +35,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     # int8 latency at 128/224/320 px of the quickstart model (runs/quickstart, `make demo`), the smallest
     # preset and both peers, with the two plots in docs/img/
     "bench_latency": ([], ["--quick"]),
+    # keras-depth predict on 640x480 photos with the shipped model, against the runtime in a plain loop
+    "bench_predict": ([], ["--images", "8"]),
     # SIGKILLs during training, re-run until done; docs/reliability.md keeps the catalogue's longer run
     # (`--doc ''`). Opt-in (OPT_IN): a reliability check, not a speed figure, and ~10 min of 3 x 3 kills
     "chaos_train": (["--runs", "3", "--kills", "3", "--doc", ""], ["--runs", "2", "--kills", "2", "--doc", ""]),

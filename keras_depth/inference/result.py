@@ -169,7 +169,8 @@ def _write_png(r: DepthResult, path: Path, *_) -> None:
     atomic_write_bytes(path, _encode_png(with_colour_bar(r, r.colorize())))
 
 
-def _write_side(r: DepthResult, path: Path, *_) -> None:
+def write_side_by_side(r: DepthResult, path: Path, *_) -> None:
+    """image | depth in one PNG, with the colour bar and legend under them."""
     if r.image is None:
         raise UsageError("side-by-side: the prediction has no input image")
     atomic_write_bytes(path, _encode_png(with_colour_bar(r, np.concatenate([r.image, r.colorize()], axis=1))))
@@ -206,4 +207,4 @@ def _write_ply(r: DepthResult, path: Path, fov_deg, intrinsics) -> None:
 
 _SUFFIX = {"png": ".png", "png16": "_mm.png", "npy": ".npy", "pfm": ".pfm", "ply": ".ply", "side": "_side.png"}
 _WRITERS = {"png": _write_png, "png16": _write_png16, "npy": _write_npy, "pfm": _write_pfm, "ply": _write_ply,
-            "side": _write_side}
+            "side": write_side_by_side}
