@@ -44,7 +44,7 @@ def test_unknown_benchmark_is_a_one_line_usage_error():
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --only: unknown benchmark(s) ['bench_nothing'] (expected: "
-        "bench_synthetic, bench_training, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, chaos_train)"]
+        "bench_synthetic, bench_training, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, bench_predict, chaos_train)"]
 
 
 def test_quick_run_writes_the_figures_with_the_machine(tmp_path):
