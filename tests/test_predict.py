@@ -236,3 +236,16 @@ def test_video_gives_frames_and_a_depth_movie_and_stabilise_smooths_static_pixel
     movie.close()
     want = 1.0 / (DEFAULT_ALPHA / 4.0 + (1 - DEFAULT_ALPHA) / 2.0)
     np.testing.assert_allclose(smoothed.values, want, rtol=1e-5)
+
+
+def test_native_grid_undoes_nearest_blocks_only():
+    from keras_depth.inference.model import native_grid
+
+    coarse = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(native_grid(np.repeat(np.repeat(coarse, 2, 0), 2, 1)), coarse)
+    np.testing.assert_array_equal(native_grid(np.repeat(np.repeat(coarse, 4, 0), 4, 1)), coarse)
+    smooth = np.add.outer(np.arange(6.0), np.arange(8.0)).astype(np.float32)  # no two neighbours equal
+    assert native_grid(smooth) is smooth
+    almost = np.repeat(np.repeat(coarse, 2, 0), 2, 1)
+    almost[0, 1] += 0.5  # one pixel breaks a block: not a nearest upsampling, left as it is
+    assert native_grid(almost) is almost

@@ -59,18 +59,22 @@ def test_readme_subcommands_are_real():
 
 
 def test_readme_python_example_runs(tmp_path):
-    """The README's Python lines, run as written on a model made here (its path put in place of the
-    quickstart's) and a synthetic photo: a DepthResult at the photo's resolution, whose files save."""
+    """The README's Python lines, run as written (the shipped model) on a synthetic 120x180 photo: a
+    DepthResult at the photo's resolution, predicted on the centred square the model takes (columns
+    30..149: (180 - 120) / 2 = 30), in the model's 0.25-10 m, whose files save."""
     import numpy as np
 
-    from test_predict import ramp, write_model
+    from test_predict import ramp
 
     block = next(c for c in _code(README.read_text(encoding="utf-8")) if "kd.load(" in c)
-    model = write_model(tmp_path / "m")
-    code = re.sub(r'kd\.load\("[^"]+"\)', f"kd.load({str(model)!r})", block)
     scope = {"rgb": ramp(120, 180)}
-    exec(code, scope)
+    exec(block, scope)
     depth = scope["depth"]
-    assert depth.metres.shape == (120, 180) and depth.valid.all()
-    assert depth.colorize().shape == (120, 180, 3) and len(depth.to_points(fov_deg=60)[0]) == 120 * 180
-    assert {p.name for p in depth.save(tmp_path / "out")} == {"depth.png", "depth_mm.png", "depth.npy"}
+    assert depth.metres.shape == (120, 180)
+    cols = np.flatnonzero(depth.valid.all(axis=0))
+    assert (cols[0], cols[-1], len(cols)) == (30, 149, 120) and not depth.valid[:, :30].any()
+    inside = depth.metres[depth.valid]
+    assert np.all((inside >= 0.25 - 1e-3) & (inside <= 10.0 + 1e-3))
+    assert depth.colorize().shape == (120, 180, 3) and len(depth.to_points(fov_deg=60)[0]) == 120 * 120
+    # the shipped model names its camera, so the point cloud is among the default files
+    assert {p.name for p in depth.save(tmp_path / "out")} == {"depth.png", "depth_mm.png", "depth.npy", "depth.ply"}

@@ -64,10 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pinhole intrinsics in the input's pixels (OpenCV convention), for ply")
     align = parser.add_mutually_exclusive_group()
     align.add_argument("--align-median", type=positive(float, "--align-median"), metavar="METRES",
-                       help="make a relative model metric: the predicted median depth of each image becomes METRES")
+                       help="metric scale from one known distance: each image's predicted median depth becomes METRES "
+                       "(a relative model becomes metric; a metric one is rescaled)")
     align.add_argument("--align-points", metavar="FILE",
-                       help="make a relative model metric by a robust fit to sparse points: a CSV of x,y,depth_m "
-                       "rows in the input's pixels (applied to every input)")
+                       help="metric scale by a robust fit to sparse points (a relative model becomes metric; a metric one is "
+                       "rescaled): a CSV of x,y,depth_m rows in the input's pixels (applied to every input)")
     parser.add_argument("--stabilise", action="store_true",
                         help="videos and cameras: smooth the depth over time where the image is static (the demo's "
                         "temporal stabiliser), against frame-to-frame flicker")
@@ -92,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
     aligned = args.align_median is not None or points is not None
     camera = args.fov is not None or args.intrinsics is not None or model.fov_deg is not None
     formats = _formats(args, model.semantics, aligned, camera)
-    if model.semantics == "metric" and aligned:
-        raise UsageError(f"--align-*: {model.source} is already metric")
     stems: set[str] = set()
     done = frames = 0
     skips: list[str] = []

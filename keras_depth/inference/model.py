@@ -56,7 +56,7 @@ class DepthModel:
 
         h, w = img.shape[:2]
         top, left, bh, bw = box
-        up = cv2.resize(np.asarray(out, np.float32), (bw, bh), interpolation=cv2.INTER_LINEAR)
+        up = cv2.resize(native_grid(np.asarray(out, np.float32)), (bw, bh), interpolation=cv2.INTER_LINEAR)
         if fit == "pad":  # the box is the padded frame; the image sits inside it at (-top, -left)
             values, valid = up[-top:-top + h, -left:-left + w], np.ones((h, w), bool)
         else:
@@ -66,6 +66,20 @@ class DepthModel:
             valid[top:top + bh, left:left + bw] = True
         valid &= np.isfinite(values)
         return DepthResult(np.ascontiguousarray(values, np.float32), valid, self.semantics, img, self.fov_deg, self.source)
+
+
+def native_grid(out: np.ndarray) -> np.ndarray:
+    """The map at the resolution the model really predicts: a head that predicts at 1/s resolution and
+    repeats each value over s x s pixels (``output_stride``, a nearest upsampling in the graph) gives
+    exact s x s blocks, which bilinear upsampling would keep as visible steps; those come back as one
+    pixel each (s = 4 or 2), so the upsampling interpolates between the real predictions."""
+    h, w = out.shape
+    for s in (4, 2):
+        if h % s == 0 and w % s == 0 and h > s and w > s:
+            blocks = out.reshape(h // s, s, w // s, s)
+            if np.array_equal(blocks, np.broadcast_to(blocks[:, :1, :, :1], blocks.shape), equal_nan=True):
+                return np.ascontiguousarray(out[::s, ::s])
+    return out
 
 
 def _check_rgb(img) -> None:
