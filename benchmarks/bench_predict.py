@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import REPO
+from benchmarks import REPO, doc_sections
+from benchmarks.bench_refine import TITLE
 
 SIZE = (480, 640)
 
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None, help="default: the shipped model")
     p.add_argument("--images", type=int, default=40)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--doc", default="docs/predict.md", help="the doc whose section this writes ('' for none)")
     args = p.parse_args(argv)
     from keras_depth.inference.model import load
     from keras_depth.pretrained import resolve_model
@@ -74,14 +76,16 @@ def main(argv=None) -> int:
             return 1
         after = float(proc.stdout.split(" in ")[1].split(" s ")[0])
     base = next(iter(rates.values()))
+    out = [f"`keras-depth predict` with `{path.relative_to(REPO) if path.is_relative_to(REPO) else path}`, "
+           f"{args.images} synthetic {SIZE[1]}x{SIZE[0]} images, {args.threads} threads "
+           "(`python -m benchmarks.bench_predict`):", "",
+           "| path | images/s | vs the plain loop |", "|---|---|---|"]
+    out += [f"| {name} | {rate:.1f} | {rate / base:.2f}x |" for name, rate in rates.items()]
+    out += ["", f"One photo through the command: {wall:.2f} s wall in all, {after:.2f} s of it after start-up "
+            "(predict and writing png, png16, npy, ply; the model is loaded before)."]
     print("<!-- output: markdown -->")
-    print(f"`keras-depth predict` with `{path.relative_to(REPO) if path.is_relative_to(REPO) else path}`, "
-          f"{args.images} synthetic {SIZE[1]}x{SIZE[0]} images, {args.threads} threads:\n")
-    print("| path | images/s | vs the plain loop |\n|---|---|---|")
-    for name, rate in rates.items():
-        print(f"| {name} | {rate:.1f} | {rate / base:.2f}x |")
-    print(f"\nOne photo through the command: {wall:.2f} s wall in all, {after:.2f} s of it after start-up "
-          "(model load, predict, writing png, png16, npy, ply).")
+    print("\n".join(out))
+    doc_sections.write_printed(args.doc, "benchmarks/bench_predict.py", out, TITLE)
     return 0
 
 

@@ -24,3 +24,15 @@ def write_section(path: Path, script: str, name: str, text: str, title: str = ""
         doc = doc.rstrip("\n") + "\n\n" + text + "\n"
     atomic_write_text(path, doc)
     print(f"wrote the {name + ' ' if name else ''}section of {path}")
+
+
+def write_printed(doc: str, script: str, lines: list[str], title: str) -> None:
+    """A script's printed markdown ``lines`` (after its markdown marker) as its section of ``doc``, a
+    path relative to the repository (empty: write nothing)."""
+    if not doc:
+        return
+    from benchmarks import REPO
+
+    begin, end = markers(script)
+    path = Path(doc) if Path(doc).is_absolute() else REPO / doc
+    write_section(path, script, "", "\n".join([begin, *lines, end]), title=title)

@@ -36,7 +36,9 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     # preset and both peers, with the two plots in docs/img/
     "bench_latency": ([], ["--quick"]),
     # keras-depth predict on 640x480 photos with the shipped model, against the runtime in a plain loop
-    "bench_predict": ([], ["--images", "8"]),
+    "bench_predict": ([], ["--images", "8", "--doc", ""]),
+    # edge-aware (guided-filter) upsampling against bilinear on the real frames: kept out of predict unless it helps
+    "bench_refine": ([], ["--radii", "8", "--doc", ""]),
     # SIGKILLs during training, re-run until done; docs/reliability.md keeps the catalogue's longer run
     # (`--doc ''`). Opt-in (OPT_IN): a reliability check, not a speed figure, and ~10 min of 3 x 3 kills
     "chaos_train": (["--runs", "3", "--kills", "3", "--doc", ""], ["--runs", "2", "--kills", "2", "--doc", ""]),

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import run_all
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +46,7 @@ def test_unknown_benchmark_is_a_one_line_usage_error():
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --only: unknown benchmark(s) ['bench_nothing'] (expected: "
-        "bench_synthetic, bench_training, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, bench_predict, chaos_train)"]
+        "bench_synthetic, bench_training, bench_input_pipeline, bench_models, bench_upsampling, bench_latency, bench_predict, bench_refine, chaos_train)"]
 
 
 def test_quick_run_writes_the_figures_with_the_machine(tmp_path):
@@ -107,3 +109,19 @@ def test_bench_upsampling_writes_a_section_that_keras_depth_models_keeps(tmp_pat
     doc.write_text("table\n\n" + section.replace("| nearest |", "| old run |") + "\n\nwritten by hand\n")
     doc_sections.write_section(doc, bench_upsampling.SCRIPT, "", section)
     assert doc.read_text() == "table\n\n" + section + "\n\nwritten by hand\n"
+
+
+def test_guided_filter_keeps_its_guide_and_flattens_under_a_flat_guide():
+    """He et al.'s filter: with the input as its own guide and eps -> 0, a = 1 and b = 0 in every window,
+    so the output is the input; under a constant guide, a = 0 and the output is the box mean of the box
+    mean of the input."""
+    import cv2
+
+    from benchmarks.bench_refine import guided_filter
+
+    rng = np.random.default_rng(0)
+    img = rng.random((20, 30)).astype(np.float32)
+    np.testing.assert_allclose(guided_filter(img, img, 2, 1e-9), img, atol=1e-3)
+    flat = np.full_like(img, 0.5)
+    box = lambda x: cv2.boxFilter(x, -1, (5, 5), normalize=True, borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    np.testing.assert_allclose(guided_filter(flat, img, 2, 1e-3), box(box(img)), atol=1e-5)
