@@ -169,8 +169,10 @@ Teacher: {TEACHER_TERMS}.
 |---|---|---|
 {sources}
 
-A recipe restricted to permissive sources (Apache/MIT/BSD frames, and a teacher with permissive
-training data) has not been trained yet, so its score is not known.
+A recipe restricted to permissive terms cannot be built from what this project has: it would need a
+teacher whose weights and training data are permissive, and neither teacher in `../shared/anchors`
+is (FastDepth learned from NYU Depth v2; PyDNet++'s weights are non-commercial). Dropping the DAVIS
+and unlicensed frames alone would not lift the teacher's terms, so it was not trained.
 
 ## Scores on real RGB-D frames
 Every labelled real frame of `../shared/data/rgbd` (none trained on), each model on the centre crop
