@@ -249,3 +249,18 @@ def test_native_grid_undoes_nearest_blocks_only():
     almost = np.repeat(np.repeat(coarse, 2, 0), 2, 1)
     almost[0, 1] += 0.5  # one pixel breaks a block: not a nearest upsampling, left as it is
     assert native_grid(almost) is almost
+
+
+def test_predict_with_a_tflite_model_never_imports_tensorflow(models, tmp_path):
+    """TensorFlow's import alone takes seconds; reading a photo, running the TFLite runtime and writing
+    the outputs need none of it."""
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "p.png"), ramp(48, 64)[..., ::-1])
+    code = ("import sys; from keras_depth.cli import main; "
+            f"rc = main(['predict', {str(tmp_path / 'p.png')!r}, '--model', {str(models['metric'])!r}, '--out', "
+            f"{str(tmp_path / 'o')!r}, '--fov', '60', '--save', 'png,png16,npy,pfm,ply,side']); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.stdout.strip().splitlines()[-1] == "0 False", proc.stdout + proc.stderr

@@ -219,7 +219,7 @@ def _frames(label: str, target, kind: str, max_frames: Optional[int]) -> Iterato
     from keras_depth.errors import DataError
 
     if kind == "image":
-        from keras_depth.data.readers.decode import read_rgb
+        from keras_depth.imagefiles import read_rgb
 
         yield Path(target).stem, read_rgb(target)
         return

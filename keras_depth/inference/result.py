@@ -190,7 +190,7 @@ def _write_npy(r: DepthResult, path: Path, *_) -> None:
 
 
 def _write_pfm(r: DepthResult, path: Path, *_) -> None:
-    from keras_depth.data.readers.decode import write_pfm
+    from keras_depth.imagefiles import write_pfm
 
     write_pfm(path, np.where(r.valid, r.values, np.inf).astype(np.float32))
 

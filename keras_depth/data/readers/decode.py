@@ -13,69 +13,15 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from keras_depth.errors import DataError
+# Whole-file image decoding lives in keras_depth.imagefiles, free of TensorFlow (predict reads photos
+# without it); the readers decode through the same functions.
+from keras_depth.imagefiles import _check_complete, _cv2, _imdecode, read_bytes, read_rgb, write_pfm  # noqa: F401
 from keras_depth.spec import SEMANTICS_CODES, SEMANTICS_NAMES
 
 PathLike = Union[str, os.PathLike]
 
 # The float tag that opens Sintel .dpt/.cam files: the bytes 'PIEH' read as a little-endian float32.
 SINTEL_TAG = 202021.25
-
-_JPEG_EOI = b"\xff\xd9"
-_PNG_IEND = b"IEND"
-
-
-def read_bytes(path: PathLike) -> bytes:
-    path = str(path)
-    try:
-        if "://" in path:
-            import tensorflow as tf
-
-            with tf.io.gfile.GFile(path, "rb") as f:
-                return f.read()
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-
-
-def _cv2():
-    import cv2
-
-    return cv2
-
-
-def _check_complete(path: PathLike, data: bytes) -> None:
-    """A truncated PNG or JPEG still decodes (libjpeg fills grey, some libpng builds return the rows
-    read so far); the end-of-image marker is what tells a whole file from a cut one."""
-    suffix = Path(str(path)).suffix.lower()
-    if not data:
-        raise DataError(f"{path}: empty file")
-    if suffix == ".png" and data[:8] == b"\x89PNG\r\n\x1a\n" and _PNG_IEND not in data[-32:]:
-        raise DataError(f"{path}: truncated PNG (no IEND chunk)")
-    # 0xFFD9 cannot occur inside JPEG entropy-coded data (0xFF is byte-stuffed), so its absence near
-    # the end means the scan was cut.
-    if suffix in (".jpg", ".jpeg") and data[:2] == b"\xff\xd8" and _JPEG_EOI not in data[-1024:]:
-        raise DataError(f"{path}: truncated JPEG (no end-of-image marker)")
-
-
-def _imdecode(path: PathLike, flags: int) -> np.ndarray:
-    cv2 = _cv2()
-    data = read_bytes(path)
-    _check_complete(path, data)
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if img is None or img.size == 0:
-        raise DataError(f"{path}: cannot decode image (corrupt or not an image)")
-    return img
-
-
-def read_rgb(path: PathLike) -> np.ndarray:
-    """uint8 [H, W, 3] RGB from any image OpenCV reads (grey images are replicated to 3 channels)."""
-    cv2 = _cv2()
-    img = _imdecode(path, cv2.IMREAD_COLOR)
-    if img.dtype != np.uint8:
-        raise DataError(f"{path}: expected an 8-bit colour image, got {img.dtype}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
 
 def read_image(path: PathLike) -> np.ndarray:
     """uint8 [H, W, 3] RGB from an image file, or from a ``.npy`` array (uint8 0..255, or float 0..1
@@ -158,20 +104,6 @@ def read_pfm(path: PathLike) -> np.ndarray:
     arr = np.frombuffer(body, dtype="<f4" if scale < 0 else ">f4", count=count)
     arr = arr.reshape((height, width, channels) if channels == 3 else (height, width))
     return np.ascontiguousarray(arr[::-1]).astype(np.float32)
-
-
-def write_pfm(path: PathLike, array: np.ndarray, little_endian: bool = True) -> None:
-    """Write a float map as PFM (bottom row first), e.g. to hand disparity to other tools."""
-    arr = np.asarray(array, np.float32)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    header = b"PF" if arr.ndim == 3 else b"Pf"
-    h, w = arr.shape[:2]
-    scale = -1.0 if little_endian else 1.0
-    body = np.ascontiguousarray(arr[::-1]).astype("<f4" if little_endian else ">f4").tobytes()
-    from keras_depth.io import atomic_write_bytes
-
-    atomic_write_bytes(path, header + b"\n%d %d\n%s\n" % (w, h, repr(scale).encode()) + body)
 
 
 def _sintel_header(path: PathLike, data: bytes) -> None:
