@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from keras_depth.ar.composite import composite, visibility_mask
 from keras_depth.ar.obj import ObjFormatError, load_obj
 from keras_depth.ar.placement import Alignment, MetricPoint, disparity_to_depth, load_sparse_points
-from keras_depth.ar.render import Intrinsics, Mesh, Rendered, cube_mesh, render_mesh, rotation_y
+from keras_depth.ar.render import Mesh, Rendered, cube_mesh, render_mesh, rotation_y
 from keras_depth.ar.temporal import FlickerMeter, TemporalSmoother, flicker, static_mask
 from keras_depth.ar.video import natural_key, open_source, read_video_info
 from keras_depth.errors import DataError, UsageError
+from keras_depth.geometry import Intrinsics
 
 
 def ray_box_depth(k: Intrinsics, width: int, height: int, center, rotation, half: float) -> np.ndarray:

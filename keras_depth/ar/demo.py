@@ -26,10 +26,11 @@ from keras_depth.ar.composite import composite
 from keras_depth.ar.obj import load_obj
 from keras_depth.ar.pipeline import ScenePipeline
 from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, gt_sparse_points, load_sparse_points, sample
-from keras_depth.ar.render import DEFAULT_HFOV_DEG, Intrinsics, cube_mesh, render_mesh, rotation_x, rotation_y
+from keras_depth.ar.render import cube_mesh, render_mesh, rotation_x, rotation_y
 from keras_depth.ar.temporal import DEFAULT_ALPHA, TemporalSmoother
 from keras_depth.ar.video import Mp4Writer, open_source, write_png
 from keras_depth.errors import UsageError
+from keras_depth.geometry import DEFAULT_HFOV_DEG, Intrinsics
 from keras_depth.io import atomic_write_text
 from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.visualize import colorize

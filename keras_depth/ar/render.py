@@ -16,56 +16,13 @@ from typing import Optional, Sequence
 import numpy as np
 
 from keras_depth.errors import UsageError
-from keras_depth.geometry import pixel_centers
+from keras_depth.geometry import Intrinsics, pixel_centers
 
-DEFAULT_HFOV_DEG = 65.0  # depth-core FrameComposer's default: a typical phone's main camera
 DEFAULT_COLOR = (0x2E, 0x9B, 0xFF)  # depth-core Cube's default colour
 # Unit vector from a surface towards the light: above (-y), left (-x) and behind the camera (-z),
 # so faces turned towards the camera are lit and the cube's faces get distinct shades.
 DEFAULT_LIGHT = tuple(np.array([-0.5, -0.6, -1.0]) / np.linalg.norm([-0.5, -0.6, -1.0]))
 DEFAULT_AMBIENT = 0.35
-
-
-@dataclasses.dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole intrinsics in pixels (pixel ``i``'s centre at ``i + 0.5``)."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-    def __post_init__(self) -> None:
-        if not (self.fx > 0 and self.fy > 0) or not all(map(math.isfinite, (self.fx, self.fy, self.cx, self.cy))):
-            raise UsageError(f"intrinsics: expected finite fx, fy > 0, got {self}")
-
-    @classmethod
-    def from_hfov(cls, width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> "Intrinsics":
-        """Square pixels, principal point at the image centre (Intrinsics.fromHorizontalFov in Cube.kt)."""
-        if width <= 0 or height <= 0:
-            raise UsageError(f"image size must be positive, got {width}x{height}")
-        if not 0 < hfov_deg < 180:
-            raise UsageError(f"horizontal FOV must be in (0, 180) degrees, got {hfov_deg}")
-        f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-        return cls(f, f, width / 2.0, height / 2.0)
-
-    @classmethod
-    def from_centered_pixels(cls, fx: float, fy: float, cx: float, cy: float) -> "Intrinsics":
-        """From intrinsics that put pixel centres at integer coordinates (OpenCV calibrations)."""
-        return cls(fx, fy, cx + 0.5, cy + 0.5)
-
-    def scaled(self, sx: float, sy: float) -> "Intrinsics":
-        """The same camera for an image resized by (sx, sy)."""
-        return Intrinsics(self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy)
-
-    def project(self, points: np.ndarray) -> np.ndarray:
-        """[N, 3] camera points -> [N, 2] continuous pixel coordinates ``(fx X/Z + cx, fy Y/Z + cy)``."""
-        p = np.asarray(points, np.float64).reshape(-1, 3)
-        return np.stack([self.fx * p[:, 0] / p[:, 2] + self.cx, self.fy * p[:, 1] / p[:, 2] + self.cy], axis=1)
-
-    def backproject(self, x: float, y: float, z: float) -> np.ndarray:
-        """The camera point at z-depth ``z`` seen at the centre of pixel (x, y) (integer indices)."""
-        return np.array([(x + 0.5 - self.cx) / self.fx * z, (y + 0.5 - self.cy) / self.fy * z, z], np.float64)
 
 
 @dataclasses.dataclass

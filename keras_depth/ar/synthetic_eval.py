@@ -31,10 +31,10 @@ from keras_depth.ar.composite import composite, visibility_mask
 from keras_depth.ar.demo import depth_range, draw_label
 from keras_depth.ar.pipeline import ScenePipeline
 from keras_depth.ar.placement import NOMINAL_ANCHOR_DEPTH, MetricPoint, depth_to_disparity, disparity_to_depth
-from keras_depth.ar.render import Intrinsics, cube_mesh, render_mesh, rotation_y
+from keras_depth.ar.render import cube_mesh, render_mesh, rotation_y
 from keras_depth.ar.video import Mp4Writer, write_png
 from keras_depth.data.synthetic import render_trajectory
-from keras_depth.geometry import lstsq_scale_shift
+from keras_depth.geometry import Intrinsics, lstsq_scale_shift
 from keras_depth.runtime.tflite import TFLiteDepthEstimator
 from keras_depth.visualize import colorize
 

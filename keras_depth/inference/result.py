@@ -16,6 +16,11 @@ from keras_depth.io import atomic_write_bytes
 SAVE_FORMATS = ("png", "png16", "npy", "pfm", "ply", "side")
 
 
+def default_formats(metric: bool, camera: bool) -> list[str]:
+    """Every output a result allows: png and npy always, png16 with metres, ply with metres and a camera."""
+    return ["png", "npy"] + (["png16"] if metric else []) + (["ply"] if metric and camera else [])
+
+
 @dataclasses.dataclass
 class DepthResult:
     """``values``: float32 [H, W] at the input's resolution: metres when ``semantics`` is ``metric``,
@@ -95,25 +100,21 @@ class DepthResult:
         camera: ``intrinsics`` (fx, fy, cx, cy in this image's pixels, pixel centres at integers as
         OpenCV calibrations have them), else a horizontal ``fov_deg`` (else the model's own
         assumption) with the principal point at the centre."""
+        from keras_depth.geometry import Intrinsics
+
         depth = self.metres
         h, w = depth.shape
         if intrinsics is not None:
-            fx, fy, cx, cy = (float(v) for v in intrinsics)
-            if not (fx > 0 and fy > 0 and all(map(math.isfinite, (fx, fy, cx, cy)))):
-                raise UsageError(f"intrinsics: expected finite fx, fy > 0, got {tuple(intrinsics)}")
-            cx, cy = cx + 0.5, cy + 0.5
+            camera = Intrinsics.from_centered_pixels(*(float(v) for v in intrinsics))
         else:
             fov = fov_deg if fov_deg is not None else self.fov_deg
             if fov is None:
                 raise UsageError(f"{self.source or 'prediction'}: a point cloud needs a camera: give --fov DEG or "
                                  "--intrinsics fx,fy,cx,cy (the model names no field of view)")
-            if not 0 < fov < 180:
-                raise UsageError(f"fov: expected degrees in (0, 180), got {fov}")
-            fx = fy = (w / 2.0) / math.tan(math.radians(fov) / 2.0)
-            cx, cy = w / 2.0, h / 2.0
+            camera = Intrinsics.from_hfov(w, h, fov)
         ys, xs = np.nonzero(self.valid & np.isfinite(depth) & (depth > 0))
         z = depth[ys, xs].astype(np.float64)
-        xyz = np.stack([(xs + 0.5 - cx) / fx * z, (ys + 0.5 - cy) / fy * z, z], axis=1)
+        xyz = camera.backproject(xs, ys, z).T
         rgb = self.image[ys, xs] if self.image is not None else np.full((len(z), 3), 200, np.uint8)
         return xyz.astype(np.float32), rgb.astype(np.uint8)
 
@@ -124,8 +125,7 @@ class DepthResult:
         ``npy``/``pfm`` hold its relative values). Default: png and npy, plus png16 for metres and ply
         when there is also a camera (``fov_deg``, ``intrinsics`` or the model's own field of view)."""
         if formats is None:
-            camera = fov_deg is not None or intrinsics is not None or self.fov_deg is not None
-            formats = ["png", "npy"] + (["png16"] if self.is_metric else []) + (["ply"] if self.is_metric and camera else [])
+            formats = default_formats(self.is_metric, fov_deg is not None or intrinsics is not None or self.fov_deg is not None)
         bad = sorted(set(formats) - set(SAVE_FORMATS))
         if bad:
             raise UsageError(f"save: unknown format(s) {bad} (expected some of {', '.join(SAVE_FORMATS)})")
