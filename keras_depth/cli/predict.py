@@ -154,10 +154,11 @@ def _formats(args: argparse.Namespace, semantics: str, aligned: bool, camera: bo
     """The outputs to write: ``--save``, else every one the model and the camera allow (metres need a
     metric or aligned model; a point cloud also needs a camera: --fov, --intrinsics or the model's own)."""
     from keras_depth.errors import UsageError
+    from keras_depth.inference.result import default_formats
 
     metric = semantics == "metric" or aligned
     if args.save is None:
-        formats = ["png", "npy"] + (["png16"] if metric else []) + (["ply"] if metric and camera else [])
+        formats = default_formats(metric, camera)
     else:
         formats = list(dict.fromkeys(args.save))
     if args.side_by_side and "side" not in formats:
@@ -200,18 +201,29 @@ def _expand(inputs: list[str]) -> Iterator[tuple[str, object, str]]:
             if not files:
                 raise UsageError(f"{spec}: folder holds no images or videos ({', '.join(IMAGE_EXTS + VIDEO_EXTS)})")
             for f in files:
-                yield str(f), f, "video" if f.suffix.lower() in VIDEO_EXTS else "image"
+                yield str(f), f, _kind(f)
         elif p.is_file():
-            yield spec, p, "video" if p.suffix.lower() in VIDEO_EXTS else "image"
+            yield spec, p, _kind(p)
         elif glob.has_magic(spec):
             matches = sorted(glob.glob(spec, recursive=True), key=natural_key)
             files = [Path(m) for m in matches if Path(m).is_file()]
             if not files:
                 raise UsageError(f"{spec}: the pattern matches no file")
             for f in files:
-                yield str(f), f, "video" if f.suffix.lower() in VIDEO_EXTS else "image"
+                yield str(f), f, _kind(f)
         else:
             raise UsageError(f"input not found: {spec}")
+
+
+def _kind(path: Path) -> str:
+    from keras_depth.ar.video import VIDEO_EXTS
+
+    return "video" if path.suffix.lower() in VIDEO_EXTS else "image"
+
+
+def _stem(target, kind: str) -> str:
+    """The output files' stem of an input: its file name's, or ``camera<N>``."""
+    return f"camera{target}" if kind == "camera" else Path(target).stem
 
 
 def _frames(label: str, target, kind: str, max_frames: Optional[int]) -> Iterator[tuple[str, "object"]]:
@@ -221,7 +233,7 @@ def _frames(label: str, target, kind: str, max_frames: Optional[int]) -> Iterato
     if kind == "image":
         from keras_depth.imagefiles import read_rgb
 
-        yield Path(target).stem, read_rgb(target)
+        yield _stem(target, kind), read_rgb(target)
         return
     import cv2
 
@@ -229,7 +241,7 @@ def _frames(label: str, target, kind: str, max_frames: Optional[int]) -> Iterato
     if not cap.isOpened():
         raise DataError(f"cannot open {label}")
     limit = max_frames or (100 if kind == "camera" else None)
-    stem = f"camera{target}" if kind == "camera" else Path(target).stem
+    stem = _stem(target, kind)
     n = 0
     try:
         while limit is None or n < limit:
@@ -252,7 +264,7 @@ class _DepthMovie:
     def __init__(self, out: Path, target, kind: str, stabilise: bool):
         from keras_depth.ar.temporal import TemporalSmoother
 
-        self.path = out / f"{f'camera{target}' if kind == 'camera' else Path(target).stem}_depth.mp4"
+        self.path = out / f"{_stem(target, kind)}_depth.mp4"
         self.smoother = TemporalSmoother() if stabilise else None
         self.writer = None
         self.range: Optional[tuple[float, float]] = None
