@@ -50,7 +50,8 @@ def models(tmp_path_factory) -> dict[str, Path]:
     keras_path.parent.mkdir()
     red_model().save(keras_path)
     spec = DepthSpec(min_depth=0.5, max_depth=5.0)
-    (keras_path.parent / "model_meta.json").write_text(json.dumps({"spec": spec.to_dict()}))
+    meta = {"input": {"height": HW[0], "width": HW[1]}, "spec": spec.to_dict()}  # as train writes it
+    (keras_path.parent / "model_meta.json").write_text(json.dumps(meta))
     out["keras"] = keras_path
     return out
 

@@ -7,7 +7,6 @@ their manifests, as a phone would run them; Keras models and SavedModels get the
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,7 +18,7 @@ from keras_depth.errors import DataError, UsageError
 from keras_depth.evaluation.variant_id import VariantId
 from keras_depth.geometry import resize_rgb
 from keras_depth.kerasapi import keras
-from keras_depth.models.io import load_trained_model, require_depth_model
+from keras_depth.models.io import load_trained_model, read_model_meta, require_depth_model
 from keras_depth.runtime.manifest import read_manifest
 from keras_depth.runtime.peers import peer_manifest, peer_path
 from keras_depth.runtime.saved_model import saved_model_predict, saved_model_size_kib
@@ -117,17 +116,9 @@ def keras_model_spec(model: keras.Model, path: Path, config: Config) -> DepthSpe
     it, else the config's. A DataError when the meta belongs to another model or, without one, when
     the model's input is not the config's ``data.image_size`` (a model of another config)."""
     hw = keras_input_hw(model)
-    meta_path = Path(path).with_name("model_meta.json")
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-            meta_hw, spec = (int(meta["input"]["height"]), int(meta["input"]["width"])), meta["spec"]
-        except (ValueError, KeyError, TypeError) as e:
-            raise DataError(f"{meta_path}: not a model_meta.json written by train ({type(e).__name__})") from None
-        if meta_hw != hw:
-            raise DataError(f"{meta_path}: belongs to another model: it says input {meta_hw[0]}x{meta_hw[1]}, "
-                            f"{path} takes {hw[0]}x{hw[1]}")
-        return DepthSpec.from_dict(spec)
+    spec = read_model_meta(path, hw)
+    if spec is not None:
+        return spec
     want = tuple(int(v) for v in config.data.image_size)
     if hw != want:
         raise DataError(f"{path}: input {hw[0]}x{hw[1]}, but the config's data.image_size is {want[0]}x{want[1]} "

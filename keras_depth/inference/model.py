@@ -8,7 +8,6 @@ the borders out and predicts every pixel), and the prediction is upsampled bilin
 pixel block of the model's output grid shows."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -18,7 +17,7 @@ from keras_depth.errors import DataError, UsageError
 from keras_depth.geometry import center_crop_box, resize_rgb
 from keras_depth.inference.result import DepthResult
 from keras_depth.pretrained import resolve_model
-from keras_depth.spec import DepthSpec, decode_output
+from keras_depth.spec import decode_output
 
 FITS = ("crop", "pad")
 
@@ -139,18 +138,14 @@ def _load_tflite(path: Path, num_threads: int) -> DepthModel:
 def _load_keras(path: Path, unsafe: bool) -> DepthModel:
     import tensorflow as tf
 
-    from keras_depth.models.io import load_trained_model, require_depth_model
+    from keras_depth.models.io import load_trained_model, read_model_meta, require_depth_model
 
-    meta_path = path.with_name("model_meta.json")
-    if not meta_path.is_file():
-        raise DataError(f"{path}: no model_meta.json beside it (train writes it): without it the output's "
-                        "meaning is unknown; export the model and predict with the .tflite")
-    try:
-        spec = DepthSpec.from_dict(json.loads(meta_path.read_text())["spec"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise DataError(f"{meta_path}: not a model_meta.json written by train ({type(e).__name__})") from None
     model = require_depth_model(load_trained_model(path, unsafe=unsafe), path)
     hw = tuple(int(v) for v in model.input_shape[1:3])
+    spec = read_model_meta(path, hw)
+    if spec is None:
+        raise DataError(f"{path}: no model_meta.json beside it (train writes it): without it the output's "
+                        "meaning is unknown; export the model and predict with the .tflite")
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     lo_hi = spec.output_range
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from keras_depth.errors import DataError, UsageError
 from keras_depth.io import atomic_write_with
+from keras_depth.spec import DepthSpec
 
 if TYPE_CHECKING:
     from keras_depth.kerasapi import keras
@@ -177,6 +178,24 @@ def require_depth_model(model: keras.Model, path: Optional[str | Path] = None) -
     if len(shape_out) != 4 or shape_out[-1] != 1:
         raise DataError(f"{where}: not a depth model: output shape {shape_out}, expected [batch, height, width, 1]")
     return model
+
+
+def read_model_meta(path: str | Path, hw: tuple[int, int]) -> Optional[DepthSpec]:
+    """How to read the output of the Keras model in ``path``, whose input is ``hw``: the spec of the
+    ``model_meta.json`` that ``train`` wrote beside it (None when there is none). A DataError when the
+    file is not one train wrote, or belongs to a model of another input size."""
+    meta_path = Path(path).with_name("model_meta.json")
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        meta_hw, spec = (int(meta["input"]["height"]), int(meta["input"]["width"])), meta["spec"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise DataError(f"{meta_path}: not a model_meta.json written by train ({type(e).__name__})") from None
+    if meta_hw != tuple(hw):
+        raise DataError(f"{meta_path}: belongs to another model: it says input {meta_hw[0]}x{meta_hw[1]}, "
+                        f"{path} takes {hw[0]}x{hw[1]}")
+    return DepthSpec.from_dict(spec)
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
