@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from benchmarks import REPO
+from benchmarks.doc_sections import MARKDOWN
 
-MARKDOWN = "<!-- output: markdown -->"  # benchmarks/run_all.py puts this script's stdout in as is
 NATIVE = "own size"
 
 

@@ -83,9 +83,7 @@ def main(argv=None) -> int:
     out += [f"| {name} | {rate:.1f} | {rate / base:.2f}x |" for name, rate in rates.items()]
     out += ["", f"One photo through the command: {wall:.2f} s wall in all, {after:.2f} s of it after start-up "
             "(predict and writing png, png16, npy, ply; the model is loaded before)."]
-    print("<!-- output: markdown -->")
-    print("\n".join(out))
-    doc_sections.write_printed(args.doc, "benchmarks/bench_predict.py", out, TITLE)
+    doc_sections.publish(out, args.doc, "benchmarks/bench_predict.py", TITLE)
     return 0
 
 

@@ -97,9 +97,7 @@ def main(argv=None) -> int:
     for v in variants:
         a = np.nanmean(np.array(means[v]), axis=0)
         out.append(f"| {v} | {a[0]:.4f} / {a[1]:.4f} | {a[2]:.4f} / {a[3]:.4f} |")
-    print("<!-- output: markdown -->")
-    print("\n".join(out))
-    doc_sections.write_printed(args.doc, "benchmarks/bench_refine.py", out, TITLE)
+    doc_sections.publish(out, args.doc, "benchmarks/bench_refine.py", TITLE)
     return 0
 
 

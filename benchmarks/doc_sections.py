@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MARKDOWN = "<!-- output: markdown -->"  # a script's first stdout line: run_all puts the rest in as markdown
+
 
 def markers(script: str, name: str = "") -> tuple[str, str]:
     tag = f"{script} {name}".strip()
@@ -26,9 +28,11 @@ def write_section(path: Path, script: str, name: str, text: str, title: str = ""
     print(f"wrote the {name + ' ' if name else ''}section of {path}")
 
 
-def write_printed(doc: str, script: str, lines: list[str], title: str) -> None:
-    """A script's printed markdown ``lines`` (after its markdown marker) as its section of ``doc``, a
-    path relative to the repository (empty: write nothing)."""
+def publish(lines: list[str], doc: str, script: str, title: str) -> None:
+    """Print a script's markdown ``lines`` for ``run_all`` (after the ``MARKDOWN`` line), and write them as
+    the script's section of ``doc``, a path relative to the repository (empty: no doc)."""
+    print(MARKDOWN)
+    print("\n".join(lines))
     if not doc:
         return
     from benchmarks import REPO

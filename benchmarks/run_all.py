@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from benchmarks import REPO
+from benchmarks.doc_sections import MARKDOWN
 
 # name -> (full-run arguments, quick-run arguments); each script prints its own figures.
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
@@ -44,7 +45,6 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "chaos_train": (["--runs", "3", "--kills", "3", "--doc", ""], ["--runs", "2", "--kills", "2", "--doc", ""]),
 }
 OPT_IN = ("chaos_train",)  # run only when named in --only
-MARKDOWN = "<!-- output: markdown -->"  # a script's first stdout line: the rest is markdown
 PEAK = "machine_peak"  # benchmarks.machine_peak, when present: fp32 matmul and conv3x3 peaks, at the top
 
 
