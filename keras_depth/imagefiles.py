@@ -32,12 +32,6 @@ def read_bytes(path: PathLike) -> bytes:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def _cv2():
-    import cv2
-
-    return cv2
-
-
 def _check_complete(path: PathLike, data: bytes) -> None:
     """A truncated PNG or JPEG still decodes (libjpeg fills grey, some libpng builds return the rows
     read so far); the end-of-image marker is what tells a whole file from a cut one."""
@@ -52,8 +46,11 @@ def _check_complete(path: PathLike, data: bytes) -> None:
         raise DataError(f"{path}: truncated JPEG (no end-of-image marker)")
 
 
-def _imdecode(path: PathLike, flags: int) -> np.ndarray:
-    cv2 = _cv2()
+def decode_image_file(path: PathLike, flags: int) -> np.ndarray:
+    """The image in ``path`` as ``cv2.imdecode`` gives it with ``flags``, after the whole-file checks; a
+    DataError naming the file when it is empty, cut or not an image."""
+    import cv2
+
     data = read_bytes(path)
     _check_complete(path, data)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
@@ -64,8 +61,9 @@ def _imdecode(path: PathLike, flags: int) -> np.ndarray:
 
 def read_rgb(path: PathLike) -> np.ndarray:
     """uint8 [H, W, 3] RGB from any image OpenCV reads (grey images are replicated to 3 channels)."""
-    cv2 = _cv2()
-    img = _imdecode(path, cv2.IMREAD_COLOR)
+    import cv2
+
+    img = decode_image_file(path, cv2.IMREAD_COLOR)
     if img.dtype != np.uint8:
         raise DataError(f"{path}: expected an 8-bit colour image, got {img.dtype}")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -15,6 +15,7 @@ from keras_depth.data.readers import decode
 from keras_depth.data.readers.source import BAD_DATA, bad_data_counts, reraise_data_error
 from keras_depth.data.registry import build_dataset
 from keras_depth.errors import DataError, UsageError
+from keras_depth.imagefiles import read_rgb
 from keras_depth.spec import AFFINE_DISPARITY, METRIC, RELATIVE
 
 
@@ -474,8 +475,8 @@ def test_truncated_jpeg_is_detected(shared_data, tmp_path):
     data = (shared_data / "video/bedroom_frames/00000.jpg").read_bytes()
     (tmp_path / "t.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="truncated JPEG"):
-        decode.read_rgb(tmp_path / "t.jpg")
-    assert decode.read_rgb(shared_data / "video/bedroom_frames/00000.jpg").shape == (540, 960, 3)
+        read_rgb(tmp_path / "t.jpg")
+    assert read_rgb(shared_data / "video/bedroom_frames/00000.jpg").shape == (540, 960, 3)
 
 
 def test_usage_errors_name_the_option(tmp_path):

@@ -25,7 +25,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from keras_depth.data.readers.decode import read_rgb
+from keras_depth.imagefiles import read_rgb
 from keras_depth.data.readers.listing import IMAGE_EXTS, list_files
 from keras_depth.data.readers.source import BAD_DATA
 from keras_depth.data.readers.video import VIDEO_EXTS, iter_frames, video_info

@@ -15,7 +15,7 @@ import numpy as np
 from keras_depth.errors import DataError
 # Whole-file image decoding lives in keras_depth.imagefiles, free of TensorFlow (predict reads photos
 # without it); the readers decode through the same functions.
-from keras_depth.imagefiles import _check_complete, _cv2, _imdecode, read_bytes, read_rgb, write_pfm  # noqa: F401
+from keras_depth.imagefiles import decode_image_file, read_bytes, read_rgb
 from keras_depth.spec import SEMANTICS_CODES, SEMANTICS_NAMES
 
 PathLike = Union[str, os.PathLike]
@@ -47,7 +47,9 @@ def read_mask(path: PathLike) -> np.ndarray:
     if Path(str(path)).suffix.lower() == ".npy":
         arr = read_npy(path)
     else:
-        arr = _imdecode(path, _cv2().IMREAD_UNCHANGED)
+        import cv2
+
+        arr = decode_image_file(path, cv2.IMREAD_UNCHANGED)
     arr = np.asarray(arr)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
@@ -58,8 +60,9 @@ def read_mask(path: PathLike) -> np.ndarray:
 
 def read_png16(path: PathLike) -> np.ndarray:
     """uint16 [H, W] from a 16-bit single-channel PNG, read unchanged (no scaling, no colour conversion)."""
-    cv2 = _cv2()
-    img = _imdecode(path, cv2.IMREAD_UNCHANGED)
+    import cv2
+
+    img = decode_image_file(path, cv2.IMREAD_UNCHANGED)
     if img.ndim != 2:
         raise DataError(f"{path}: expected a single-channel depth PNG, got shape {img.shape}")
     if img.dtype != np.uint16:
@@ -69,8 +72,9 @@ def read_png16(path: PathLike) -> np.ndarray:
 
 def read_png8(path: PathLike) -> np.ndarray:
     """uint8 [H, W] from an 8-bit single-channel image (e.g. Middlebury 2005/2006 disparity)."""
-    cv2 = _cv2()
-    img = _imdecode(path, cv2.IMREAD_UNCHANGED)
+    import cv2
+
+    img = decode_image_file(path, cv2.IMREAD_UNCHANGED)
     if img.ndim == 3:
         raise DataError(f"{path}: expected a single-channel 8-bit map, got shape {img.shape}")
     if img.dtype != np.uint8:

@@ -8,7 +8,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_depth.data.readers.decode import read_rgb
+from keras_depth.imagefiles import read_rgb
 from keras_depth.data.readers.listing import IMAGE_EXTS, list_files
 from keras_depth.data.readers.source import BAD_DATA, check_sample, intrinsics_option
 from keras_depth.data.registry import register_dataset
